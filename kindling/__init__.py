@@ -1,0 +1,1 @@
+"""kindling: exact Kubernetes releases in systemd node containers, as Pulumi stacks."""
