@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources of a kindling cluster, one piece each."""

@@ -1,0 +1,125 @@
+"""Cluster add-ons: Helm v3 releases through a Kubernetes provider fed with the cluster's own kubeconfig.
+
+The pod network goes first (without one, CoreDNS stays Pending, as on the
+docker_archive 1.19.1 image); the stack's extra charts follow it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from kindling.spec import Chart
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """One Helm release: ``chart`` is a chart name (with ``repo``), a URL or a local path."""
+
+    name: str
+    chart: str
+    version: str
+    namespace: str
+    repo: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    namespace_labels: dict[str, str] = field(default_factory=dict)
+
+
+def _release_asset(base: str, tag: str, file: str) -> str:
+    if base.startswith("file://"):
+        base = base.removeprefix("file://")
+    return f"{base}/{tag}/{file}"
+
+
+def calico_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
+    # Charts come from Calico's GitHub release assets: one place for every
+    # version, where the chart repository has moved three times.
+    tag = version.split("-", 1)[0]
+    return ReleaseSpec(
+        name="calico",
+        chart=_release_asset(base, tag, f"tigera-operator-{version}.tgz"),
+        version=version,
+        namespace="tigera-operator",
+        values={"installation": {"calicoNetwork": {"ipPools": [{"cidr": str(pod_subnet)}]}}},
+    )
+
+
+def flannel_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
+    return ReleaseSpec(
+        name="flannel",
+        chart=_release_asset(base, version, "flannel.tgz"),
+        version=version,
+        namespace="kube-flannel",
+        values={"podCidr": str(pod_subnet)},
+        # flannel's pods need host networking and privileges.
+        namespace_labels={"pod-security.kubernetes.io/enforce": "privileged"},
+    )
+
+
+def chart_release(chart: Chart, project_dir: Path) -> ReleaseSpec:
+    return ReleaseSpec(
+        name=chart.name,
+        chart=chart.chart if chart.repo else str((project_dir / chart.path).resolve()),
+        version=chart.version,
+        namespace=chart.namespace,
+        repo=chart.repo,
+        values=dict(chart.values),
+    )
+
+
+@dataclass
+class ClusterAddonsArgs:
+    kubeconfig: pulumi.Input[str]
+    network: ReleaseSpec | None
+    charts: list[ReleaseSpec]
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    provider: k8s.Provider
+    releases: dict[str, k8s.helm.v3.Release]
+
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kindling:index:ClusterAddons", name, None, opts)
+        # An explicit provider: nothing is ever deployed through whatever kubeconfig the user has around.
+        self.provider = k8s.Provider(
+            f"{name}-cluster",
+            kubeconfig=args.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.releases = {}
+        network = self._release(args.network, []) if args.network else None
+        after_network = [network] if network else []
+        for release in args.charts:
+            self._release(release, after_network)
+        self.register_outputs({"releases": {name: r.version for name, r in self.releases.items()}})
+
+    def _release(self, release: ReleaseSpec, depends_on: list[pulumi.Resource]) -> k8s.helm.v3.Release:
+        namespace_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        if release.namespace_labels:
+            namespace = k8s.core.v1.Namespace(
+                f"{release.name}-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=release.namespace, labels=release.namespace_labels),
+                opts=namespace_opts,
+            )
+            depends_on = [*depends_on, namespace]
+        helm_release = k8s.helm.v3.Release(
+            release.name,
+            name=release.name,
+            chart=release.chart,
+            version=release.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=release.repo) if release.repo else None,
+            namespace=release.namespace,
+            create_namespace=not release.namespace_labels,
+            values=release.values,
+            # Wait for the release's workloads: the next release may need them (pods need a network).
+            skip_await=False,
+            timeout=600,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=depends_on),
+        )
+        self.releases[release.name] = helm_release
+        return helm_release

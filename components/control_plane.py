@@ -1,0 +1,71 @@
+"""kubeadm init on the control-plane node, and the cluster-admin kubeconfig it yields.
+
+The rendered kubeadm configuration is the init Command's stdin, so `pulumi
+preview` shows it and policies can check it before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import yaml
+
+from components.node_container import NodeContainer
+from components.shell import in_node
+
+
+@dataclass
+class KubeadmControlPlaneArgs:
+    node: NodeContainer
+    node_name: str
+    kubeadm_config: str
+    # Taints kubeadm puts on this release's control plane; removed when there are no workers.
+    taints_to_remove: tuple[str, ...]
+    api_server_address: str
+    api_server_port: pulumi.Input[int]
+
+
+def kubeconfig_for_host(admin_conf: str, address: str, port: int) -> str:
+    """admin.conf with its server rewritten to the API server's published host address."""
+    config = yaml.safe_load(admin_conf)
+    host = "127.0.0.1" if address == "0.0.0.0" else address
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = f"https://{host}:{port}"
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+class KubeadmControlPlane(pulumi.ComponentResource):
+    init: command.local.Command
+    kubeconfig: pulumi.Output[str]
+    api_server_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kindling:index:KubeadmControlPlane", name, None, opts)
+        self.init = command.local.Command(
+            f"{name}-init",
+            create=in_node(args.node_name, "kubeadm-init.sh", args.node_name, *args.taints_to_remove, stdin=True),
+            stdin=args.kubeadm_config,
+            # A new node container is a new machine: initialise it again.
+            triggers=[args.node.container.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.booted]),
+        )
+        admin_conf = command.local.Command(
+            f"{name}-admin-kubeconfig",
+            create=in_node(args.node_name, "admin-kubeconfig.sh"),
+            triggers=[self.init.id],
+            # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init], additional_secret_outputs=["stdout"]),
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(admin_conf.stdout, args.api_server_port).apply(
+                lambda values: kubeconfig_for_host(values[0], args.api_server_address, values[1])
+            )
+        )
+        host = "127.0.0.1" if args.api_server_address == "0.0.0.0" else args.api_server_address
+        self.api_server_url = pulumi.Output.concat(
+            "https://", host, ":", pulumi.Output.from_input(args.api_server_port).apply(str)
+        )
+        self.register_outputs({"apiServerUrl": self.api_server_url, "kubeconfig": self.kubeconfig})

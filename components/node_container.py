@@ -1,0 +1,166 @@
+"""A Kubernetes node: a systemd container on the cluster's Docker network.
+
+Mirrors how kind runs a node (see ../shared/reference/node-mechanics.md):
+systemd is PID 1, /run and /tmp are tmpfs, /var is an anonymous volume (so
+containerd's overlay snapshots do not sit on the container's own overlayfs),
+the host's kernel modules are visible read-only, and the API server port is
+published on one host address only. The component is done when systemd inside
+has finished booting: nothing may be exec'd into a node before that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from components.shell import on_host
+
+API_SERVER_PORT = 6443
+LABEL_CLUSTER = "kindling.cluster"
+LABEL_ROLE = "kindling.role"
+LABEL_CONFIG = "kindling.config-sha256"
+LABEL_LIB_MODULES = "kindling.host-lib-modules"
+SYSTEMD_BOOT_TIMEOUT_SECONDS = 180
+
+# For hosts whose capability bounding set makes `docker run --privileged`
+# fail ("unable to apply caps"): every capability a node needs, named.
+NODE_CAPABILITIES = (
+    "AUDIT_CONTROL",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYSLOG",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "WAKE_ALARM",
+)
+
+
+@dataclass(frozen=True)
+class ApiServerPublishing:
+    address: str
+    port: int | None  # None: Docker picks a free host port
+
+
+@dataclass
+class NodeContainerArgs:
+    name: str
+    cluster: str
+    role: str  # "control-plane" or "worker"
+    image: pulumi.Input[str]
+    network: pulumi.Input[str]
+    ip: str
+    security: str  # "privileged" or "capabilities"
+    mount_lib_modules: bool
+    config_sha256: str
+    api_server: ApiServerPublishing | None = None
+
+
+class NodeContainer(pulumi.ComponentResource):
+    container: docker.Container
+    systemd_state: pulumi.Output[str]
+    api_server_host_port: pulumi.Output[int] | None
+
+    def __init__(self, name: str, args: NodeContainerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kindling:index:NodeContainer", name, None, opts)
+        privileged = args.security == "privileged"
+
+        mounts = []
+        if args.mount_lib_modules:
+            mounts.append(
+                docker.ContainerMountArgs(type="bind", source="/lib/modules", target="/lib/modules", read_only=True)
+            )
+        if not privileged:
+            # --privileged would give systemd a writable cgroup tree; without it, bind it explicitly.
+            mounts.append(docker.ContainerMountArgs(type="bind", source="/sys/fs/cgroup", target="/sys/fs/cgroup"))
+
+        labels = {
+            LABEL_CLUSTER: args.cluster,
+            LABEL_ROLE: args.role,
+            # A node whose kubeadm configuration changes is replaced, not re-initialised in place.
+            LABEL_CONFIG: args.config_sha256,
+            LABEL_LIB_MODULES: "mounted" if args.mount_lib_modules else "absent-on-host",
+        }
+        ports = []
+        if args.api_server is not None:
+            ports.append(
+                docker.ContainerPortArgs(
+                    internal=API_SERVER_PORT, ip=args.api_server.address, external=args.api_server.port, protocol="tcp"
+                )
+            )
+
+        self.container = docker.Container(
+            name,
+            name=args.name,
+            hostname=args.name,
+            image=args.image,
+            privileged=privileged,
+            capabilities=None if privileged else docker.ContainerCapabilitiesArgs(adds=list(NODE_CAPABILITIES)),
+            device_cgroup_rules=None if privileged else ["a *:* rwm"],
+            security_opts=["seccomp=unconfined", "apparmor=unconfined"],
+            cgroupns_mode="private",
+            tmpfs={"/run": "", "/tmp": ""},
+            volumes=[docker.ContainerVolumeArgs(container_path="/var")],
+            mounts=mounts,
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network, ipv4_address=args.ip)],
+            ports=ports,
+            restart="on-failure",
+            max_retry_count=1,
+            init=False,
+            tty=True,
+            stop_signal="SIGRTMIN+3",
+            destroy_grace_seconds=30,
+            remove_volumes=True,
+            must_run=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The name and the fixed address are taken until the old node is gone.
+                delete_before_replace=True,
+            ),
+        )
+
+        booted = command.local.Command(
+            f"{name}-systemd",
+            create=on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
+            triggers=[self.container.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
+        )
+        self.systemd_state = booted.stdout
+        self.api_server_host_port = (
+            self.container.ports.apply(lambda ports: ports[0].external) if args.api_server is not None else None
+        )
+        # Exported so dependants wait for a booted node, not just a created container.
+        self.booted = booted
+        self.register_outputs({"containerName": self.container.name, "systemdState": self.systemd_state, "ip": args.ip})

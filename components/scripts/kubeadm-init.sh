@@ -1,0 +1,22 @@
+#!/bin/sh
+# Node side: kubeadm init on control-plane node $1 with the configuration on stdin.
+# Further arguments are control-plane taints to remove (given only when the cluster has no workers).
+set -eu
+node=$1
+shift
+mkdir -p /etc/kindling
+cat > /etc/kindling/kubeadm.yaml
+# A previous attempt that failed half way leaves manifests, certificates and etcd data behind;
+# clear them so that running `pulumi up` again can succeed.
+if [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /var/lib/etcd/member ]; then
+    echo "removing what an earlier, failed kubeadm init left behind" >&2
+    kubeadm reset --force >&2
+fi
+# Preflight checks assume a machine, not a container (swap, kernel config, modules): skip them as kind does.
+kubeadm init --config /etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-token-print
+for taint in "$@"; do
+    if kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$node" \
+        -o jsonpath='{.spec.taints[*].key}' | tr ' ' '\n' | grep -qx "$taint"; then
+        kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$node" "$taint:NoSchedule-"
+    fi
+done

@@ -1,0 +1,43 @@
+"""A worker node joining the cluster with a bootstrap token the control plane issues at join time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from components.node_container import NodeContainer
+from components.shell import on_host, script
+
+# Stand-ins in the rendered JoinConfiguration for what kubeadm-join.sh obtains
+# from the control plane just before joining (see that script).
+JOIN_TOKEN = "@KINDLING_JOIN_TOKEN@"
+CA_CERT_HASH = "@KINDLING_CA_CERT_HASH@"
+
+
+@dataclass
+class KubeadmJoinArgs:
+    control_plane_node: str
+    control_plane_init: command.local.Command
+    worker: NodeContainer
+    worker_name: str
+    join_config: str
+
+
+class KubeadmJoin(pulumi.ComponentResource):
+    join: command.local.Command
+
+    def __init__(self, name: str, args: KubeadmJoinArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kindling:index:KubeadmJoin", name, None, opts)
+        self.join = command.local.Command(
+            f"{name}-join",
+            create=on_host(
+                "kubeadm-join.sh", args.control_plane_node, args.worker_name, script("kubeadm-join-node.sh")
+            ),
+            stdin=args.join_config,
+            # A new worker container, or a re-initialised control plane, means joining again.
+            triggers=[args.worker.container.id, args.control_plane_init.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.booted, args.control_plane_init]),
+        )
+        self.register_outputs({"worker": args.worker_name})

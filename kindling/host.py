@@ -1,0 +1,72 @@
+"""What the Docker host offers, and what the chosen release needs from it.
+
+Checked before any resource is registered, so an impossible combination (a
+release whose kubelet cannot run under the host's cgroup hierarchy, say) stops
+the program with a message instead of a node that never becomes Ready.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from kindling.spec import ClusterSpec, SpecError
+
+INSTALL_DOCKER_HINT = "install Docker (Debian/Ubuntu: apt-get install docker.io) and start the engine"
+
+
+@dataclass(frozen=True)
+class DockerHost:
+    cgroup_version: int
+    architecture: str
+    # None when the engine is remote and its filesystem cannot be inspected.
+    has_lib_modules: bool | None
+
+
+def _engine_is_local() -> bool:
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    return docker_host == "" or docker_host.startswith("unix://")
+
+
+def inspect_docker_host() -> DockerHost:
+    """Ask the Docker engine (the one DOCKER_HOST names, as the docker provider does)."""
+    if shutil.which("docker") is None:
+        raise SpecError([f"the docker command is not installed; {INSTALL_DOCKER_HINT}"])
+    result = subprocess.run(
+        ["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode != 0:
+        reason = (result.stderr or result.stdout).strip().splitlines()
+        raise SpecError(
+            [f"cannot reach the Docker engine ({reason[-1] if reason else 'no answer'}); {INSTALL_DOCKER_HINT}"]
+        )
+    info = json.loads(result.stdout)
+    if info.get("ServerErrors"):
+        raise SpecError([f"the Docker engine reports errors: {'; '.join(info['ServerErrors'])}"])
+    return DockerHost(
+        cgroup_version=int(info.get("CgroupVersion") or 1),
+        architecture=info.get("Architecture", "x86_64"),
+        has_lib_modules=Path("/lib/modules").is_dir() if _engine_is_local() else None,
+    )
+
+
+def host_problems(spec: ClusterSpec, host: DockerHost) -> list[str]:
+    problems = []
+    if host.cgroup_version == 2 and not spec.traits.supports_cgroup_v2:
+        problems.append(
+            f"kindling:kubernetesVersion: the kubelet of Kubernetes {spec.kubernetes} does not run on a cgroup v2 "
+            "host (support starts at 1.19); use a release >= 1.19 or a host booted with cgroup v1"
+        )
+    if host.architecture not in ("x86_64", "amd64", "aarch64", "arm64"):
+        problems.append(f"the Docker engine runs on {host.architecture}; kindling builds nodes for amd64 and arm64")
+    return problems
+
+
+def check_host(spec: ClusterSpec, host: DockerHost) -> None:
+    problems = host_problems(spec, host)
+    if problems:
+        raise SpecError(problems)

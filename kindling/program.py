@@ -1,0 +1,177 @@
+"""Wire a resolved cluster spec into kindling's components, in kubeadm's order:
+
+network and node image -> nodes (booted) -> kubeadm init -> workers join ->
+pod network and charts through the cluster's own kubeconfig.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pulumi
+
+from components.addons import (
+    ClusterAddons,
+    ClusterAddonsArgs,
+    ReleaseSpec,
+    calico_release,
+    chart_release,
+    flannel_release,
+)
+from components.control_plane import KubeadmControlPlane, KubeadmControlPlaneArgs
+from components.node_container import ApiServerPublishing, NodeContainer, NodeContainerArgs
+from components.node_image import NodeImage, NodeImageArgs
+from components.node_network import NodeNetwork, NodeNetworkArgs
+from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
+from kindling import artifacts, catalog
+from kindling.host import DockerHost
+from kindling.kubeadm_config import render_init_config, render_join_config
+from kindling.spec import ClusterSpec
+
+NODE_ARTIFACT_SOURCES = ("kubernetes", "containerd", "runc", "cniPlugins", "crictl", "helm")
+
+
+def _is_directory(base: str) -> bool:
+    return base.startswith(("file://", "/"))
+
+
+def artifact_context(source: str) -> str:
+    """Name of the build context (and Dockerfile stage) that holds a local directory of ``source``."""
+    return f"{source.lower()}-artifacts"
+
+
+def node_image_args(spec: ClusterSpec) -> NodeImageArgs:
+    downloads = spec.downloads.model_dump(by_alias=True)
+    directories = {
+        artifact_context(source): downloads[source].removeprefix("file://")
+        for source in NODE_ARTIFACT_SOURCES
+        if _is_directory(downloads[source])
+    }
+    sources = "\n".join(
+        f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
+        for source in NODE_ARTIFACT_SOURCES
+    )
+    return NodeImageArgs(
+        cluster=spec.name,
+        kubernetes_version=str(spec.kubernetes),
+        prebuilt=spec.node_image,
+        base_image=spec.components.base_image,
+        build_args={
+            "KUBERNETES_VERSION": str(spec.kubernetes),
+            "KINDLING_ARTIFACTS": artifacts.manifest(spec),
+            "KINDLING_DOWNLOADS": sources,
+            "CGROUP_DRIVER": spec.traits.cgroup_driver,
+            "PAUSE_IMAGE": f"{spec.image_repository}/pause:{spec.traits.pause_version}",
+            "CONTAINERD_CONFIG_VERSION": str(catalog.containerd_config_version(spec.components.containerd)),
+            "APT_MIRROR": downloads["apt"] or "",
+        },
+        artifact_directories=directories,
+    )
+
+
+def network_release(spec: ClusterSpec) -> ReleaseSpec | None:
+    if spec.cni == "calico":
+        return calico_release(spec.components.calico, spec.pod_subnet, spec.downloads.calico)
+    if spec.cni == "flannel":
+        return flannel_release(spec.components.flannel, spec.pod_subnet, spec.downloads.flannel)
+    return None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
+    mount_lib_modules = host.has_lib_modules is not False
+    if not mount_lib_modules:
+        pulumi.log.warn(
+            "this Docker host has no /lib/modules, so nodes cannot load kernel modules from it; "
+            "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"
+        )
+
+    network = NodeNetwork(
+        "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
+    )
+    image = NodeImage("node-image", node_image_args(spec))
+
+    def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
+        return NodeContainer(
+            name,
+            NodeContainerArgs(
+                name=spec.node_names[index],
+                cluster=spec.name,
+                role="control-plane" if index == 0 else "worker",
+                image=image.image_id,
+                network=network.name,
+                ip=str(spec.node_ip(index)),
+                security=spec.node_security,
+                mount_lib_modules=mount_lib_modules,
+                config_sha256=_sha256(config),
+                api_server=api_server,
+            ),
+        )
+
+    init_config = render_init_config(spec)
+    control_plane_node = node(
+        "control-plane",
+        0,
+        init_config,
+        ApiServerPublishing(address=str(spec.api_server_address), port=spec.api_server_port or None),
+    )
+    control_plane = KubeadmControlPlane(
+        "kubeadm",
+        KubeadmControlPlaneArgs(
+            node=control_plane_node,
+            node_name=spec.control_plane_name,
+            kubeadm_config=init_config,
+            taints_to_remove=spec.traits.control_plane_taints if spec.workers == 0 else (),
+            api_server_address=str(spec.api_server_address),
+            api_server_port=control_plane_node.api_server_host_port,
+        ),
+    )
+
+    joins = []
+    for index in range(spec.workers):
+        join_config = render_join_config(spec, index, JOIN_TOKEN, CA_CERT_HASH)
+        worker = node(f"worker-{index + 1}", index + 1, join_config, None)
+        joins.append(
+            KubeadmJoin(
+                f"worker-{index + 1}",
+                KubeadmJoinArgs(
+                    control_plane_node=spec.control_plane_name,
+                    control_plane_init=control_plane.init,
+                    worker=worker,
+                    worker_name=spec.worker_name(index),
+                    join_config=join_config,
+                ),
+            )
+        )
+
+    pod_network = network_release(spec)
+    addons = ClusterAddons(
+        "addons",
+        ClusterAddonsArgs(
+            kubeconfig=control_plane.kubeconfig,
+            network=pod_network,
+            charts=[chart_release(chart, project_dir) for chart in spec.charts],
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[join.join for join in joins] or [control_plane.init]),
+    )
+
+    pulumi.export("kubeconfig", control_plane.kubeconfig)
+    pulumi.export("apiServer", control_plane.api_server_url)
+    pulumi.export("nodes", spec.node_names)
+    pulumi.export("nodeImage", image.name)
+    pulumi.export(
+        "versions",
+        {
+            "kubernetes": str(spec.kubernetes),
+            "containerd": spec.components.containerd,
+            "runc": spec.components.runc,
+            "cniPlugins": spec.components.cni_plugins,
+            "crictl": spec.components.crictl,
+            "helm": spec.components.helm,
+            "charts": {name: release.version for name, release in addons.releases.items()},
+        },
+    )

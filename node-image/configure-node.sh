@@ -1,0 +1,63 @@
+#!/bin/sh
+# Configure containerd and the kubelet for one release:
+#   $1 the cgroup driver the kubelet uses (cgroupfs or systemd): containerd must agree;
+#   $2 the pause image kubeadm expects, so containerd never pulls a second one;
+#   $3 containerd's config schema version (2 for containerd 1.x, 3 for 2.x).
+set -eu
+driver=$1
+pause=$2
+schema=$3
+systemd_cgroup=false
+[ "$driver" = systemd ] && systemd_cgroup=true
+
+mkdir -p /etc/containerd
+if [ "$schema" = 2 ]; then
+    cat > /etc/containerd/config.toml <<TOML
+version = 2
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$pause"
+
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  default_runtime_name = "runc"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = $systemd_cgroup
+TOML
+elif [ "$schema" = 3 ]; then
+    cat > /etc/containerd/config.toml <<TOML
+version = 3
+
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = "$pause"
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  SystemdCgroup = $systemd_cgroup
+TOML
+else
+    echo "kindling: unknown containerd config schema $schema" >&2
+    exit 1
+fi
+
+cat > /etc/crictl.yaml <<YAML
+runtime-endpoint: unix:///run/containerd/containerd.sock
+image-endpoint: unix:///run/containerd/containerd.sock
+YAML
+
+mkdir -p /etc/cni/net.d /var/lib/kubelet /etc/kubernetes/manifests
+systemctl enable containerd.service kubelet.service
+
+# Fail the build now, not the cluster later, if an install went wrong.
+containerd --version
+runc --version
+kubeadm version -o short
+kubelet --version
+kubectl version --client
+crictl --version
+helm version --short

@@ -1,0 +1,293 @@
+"""The real program under Pulumi's mocks: the resources a stack registers and how they hang together."""
+
+import json
+from functools import cache
+
+import pytest
+import yaml
+
+from kindling import catalog
+from kindling.host import DockerHost
+from kindling.spec import SpecError
+from kindling.versions import is_exact_version, parse_release
+from tests.pulumi_harness import DOCKER_PICKED_PORT, Deployment, run_program
+from tests.support import stack_config, stack_names
+
+CONTAINER = "docker:index/container:Container"
+COMMAND = "command:local:Command"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+REFERENCE = "k8s-1-19-1"
+
+
+@cache
+def deployed(stack: str, **overrides: str) -> Deployment:
+    return run_program(stack, {**stack_config(stack), **overrides})
+
+
+def deployed_with(stack: str, overrides: dict[str, str], **kwargs) -> Deployment:
+    return run_program(stack, {**stack_config(stack), **overrides}, **kwargs)
+
+
+def control_plane(deployment: Deployment):
+    (node,) = [c for c in deployment.of_type(CONTAINER) if labels(c)["kindling.role"] == "control-plane"]
+    return node
+
+
+def labels(container) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in container.inputs["labels"]}
+
+
+def mount(container, target: str) -> dict | None:
+    found = [m for m in container.inputs.get("mounts", []) if m["target"] == target]
+    return found[0] if found else None
+
+
+def init_command(deployment: Deployment):
+    (init,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-init.sh" in c.inputs["create"]]
+    return init
+
+
+def kubeconfig_command(deployment: Deployment):
+    (command,) = [c for c in deployment.of_type(COMMAND) if "admin-kubeconfig.sh" in c.inputs["create"]]
+    return command
+
+
+def depends_on(deployment: Deployment, dependant, dependency) -> bool:
+    """Whether ``dependant`` waits for ``dependency``, directly or through other resources."""
+    seen, pending = set(), list(dependant.dependencies)
+    while pending:
+        urn = pending.pop()
+        if urn == dependency.urn:
+            return True
+        if urn not in seen:
+            seen.add(urn)
+            pending.extend(deployment.by_urn(urn).dependencies)
+    return False
+
+
+# --- the node container -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_node_container_runs_like_a_kind_node(stack):
+    node = control_plane(deployed(stack))
+    inputs = node.inputs
+    name = f"{stack}-control-plane"
+    assert inputs["name"] == inputs["hostname"] == name
+    assert inputs["privileged"] is True
+    assert mount(node, "/lib/modules") == {
+        "type": "bind",
+        "source": "/lib/modules",
+        "target": "/lib/modules",
+        "readOnly": True,
+    }
+    assert inputs["tmpfs"] == {"/run": "", "/tmp": ""}
+    assert inputs["volumes"] == [{"containerPath": "/var"}]
+    assert set(inputs["securityOpts"]) == {"seccomp=unconfined", "apparmor=unconfined"}
+    assert labels(node)["kindling.cluster"] == stack
+    assert labels(node)["kindling.role"] == "control-plane"
+    assert inputs["restart"] == "on-failure"
+    assert inputs["ports"] == [{"internal": 6443, "ip": "127.0.0.1", "protocol": "tcp"}]
+    assert inputs["init"] is False and inputs["tty"] is True
+    assert inputs["cgroupnsMode"] == "private"
+
+
+def test_node_gets_its_fixed_address_on_the_cluster_network():
+    deployment = deployed(REFERENCE)
+    (network,) = deployment.of_type("docker:index/network:Network")
+    assert network.inputs["ipamConfigs"] == [{"subnet": "10.19.1.0/24", "gateway": "10.19.1.1"}]
+    node = control_plane(deployment)
+    assert node.inputs["networksAdvanced"] == [{"name": REFERENCE, "ipv4Address": "10.19.1.2"}]
+
+
+def test_a_given_api_server_port_is_published_as_given():
+    node = control_plane(deployed_with(REFERENCE, {"apiServerPort": "16443"}))
+    assert node.inputs["ports"] == [{"internal": 6443, "ip": "127.0.0.1", "external": 16443, "protocol": "tcp"}]
+
+
+def test_node_waits_for_systemd_before_anything_is_exec_d():
+    deployment = deployed(REFERENCE)
+    (booted,) = [c for c in deployment.of_type(COMMAND) if "wait-for-systemd.sh" in c.inputs["create"]]
+    assert f"{REFERENCE}-control-plane" in booted.inputs["create"]
+    assert depends_on(deployment, booted, control_plane(deployment))
+    assert depends_on(deployment, init_command(deployment), booted)
+
+
+def test_capabilities_mode_names_capabilities_instead_of_privileged():
+    node = control_plane(deployed_with(REFERENCE, {"nodeSecurity": "capabilities"}))
+    inputs = node.inputs
+    assert not inputs.get("privileged")
+    assert "SYS_ADMIN" in inputs["capabilities"]["adds"] and "NET_ADMIN" in inputs["capabilities"]["adds"]
+    assert inputs["deviceCgroupRules"] == ["a *:* rwm"]
+    assert mount(node, "/sys/fs/cgroup") == {"type": "bind", "source": "/sys/fs/cgroup", "target": "/sys/fs/cgroup"}
+    assert mount(node, "/lib/modules")["readOnly"] is True
+
+
+def test_host_without_lib_modules_gets_no_mount_and_a_warning():
+    host = DockerHost(cgroup_version=1, architecture="x86_64", has_lib_modules=False)
+    deployment = deployed_with(REFERENCE, {}, docker_host=host)
+    node = control_plane(deployment)
+    assert mount(node, "/lib/modules") is None
+    assert labels(node)["kindling.host-lib-modules"] == "absent-on-host"
+    assert any("/lib/modules" in warning for warning in deployment.warnings)
+
+
+# --- kubeadm ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_init_command_carries_the_config_of_its_release(stack):
+    deployment = deployed(stack)
+    init = init_command(deployment)
+    documents = {d["kind"]: d for d in yaml.safe_load_all(init.inputs["stdin"])}
+    version = stack_config(stack)["kubernetesVersion"]
+    traits = catalog.traits_for(parse_release(version))
+    assert documents["ClusterConfiguration"]["kubernetesVersion"] == f"v{version}"
+    assert documents["ClusterConfiguration"]["apiVersion"] == traits.kubeadm_api
+    assert documents["KubeProxyConfiguration"]["conntrack"] == {"maxPerCore": 0}
+    assert "--skip-phases=preflight" in init.inputs["create"]
+    assert depends_on(deployment, init, control_plane(deployment))
+    assert init.inputs["triggers"] == [control_plane(deployment).id], "a new node container is initialised again"
+
+
+def test_single_node_cluster_removes_the_control_plane_taints_of_its_release():
+    create = init_command(deployed(REFERENCE)).inputs["create"]
+    assert create.endswith("node-role.kubernetes.io/master")
+    create_124 = init_command(deployed("k8s-1-24-0")).inputs["create"]
+    assert create_124.endswith("node-role.kubernetes.io/master node-role.kubernetes.io/control-plane")
+    with_workers = init_command(deployed_with(REFERENCE, {"workers": "1"})).inputs["create"]
+    assert "node-role.kubernetes.io" not in with_workers.rsplit("'", 1)[-1]
+
+
+def test_changing_the_kubeadm_config_replaces_the_node():
+    default = labels(control_plane(deployed(REFERENCE)))["kindling.config-sha256"]
+    other = labels(control_plane(deployed_with(REFERENCE, {"podSubnet": "10.240.0.0/16"})))["kindling.config-sha256"]
+    assert default != other
+    assert control_plane(deployed(REFERENCE)).delete_before_replace
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_kubeconfig_is_secret_from_the_command_to_the_provider(stack):
+    deployment = deployed(stack)
+    command = kubeconfig_command(deployment)
+    assert command.additional_secret_outputs == ["stdout"]
+    assert command.inputs["logging"] == "stderr"
+    (provider,) = deployment.of_type(K8S_PROVIDER)
+    assert "kubeconfig" in provider.secret_inputs
+    assert command.urn in provider.dependencies
+    kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{DOCKER_PICKED_PORT}"
+    exported, secret = deployment.output("kubeconfig")
+    assert secret and exported == provider.inputs["kubeconfig"]
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_release_goes_through_the_cluster_provider_with_a_pinned_version(stack):
+    deployment = deployed(stack)
+    (provider,) = deployment.of_type(K8S_PROVIDER)
+    releases = deployment.of_type(RELEASE)
+    assert releases, "the pod network is a Helm release"
+    for release in releases:
+        assert release.provider.startswith(provider.urn + "::")
+        assert is_exact_version(release.inputs["version"])
+
+
+def test_reference_stack_installs_calico_from_its_release_asset():
+    deployment = deployed(REFERENCE)
+    (calico,) = deployment.of_type(RELEASE)
+    assert calico.inputs["chart"] == (
+        "https://github.com/projectcalico/calico/releases/download/v3.18.6/tigera-operator-v3.18.6-1.tgz"
+    )
+    assert calico.inputs["namespace"] == "tigera-operator"
+    assert calico.inputs["values"]["installation"]["calicoNetwork"]["ipPools"] == [{"cidr": "10.244.0.0/16"}]
+
+
+def test_extra_charts_follow_the_pod_network():
+    chart = {
+        "name": "ingress",
+        "repo": "https://kubernetes.github.io/ingress-nginx",
+        "chart": "ingress-nginx",
+        "version": "4.0.1",
+        "namespace": "ingress",
+    }
+    deployment = deployed_with(REFERENCE, {"charts": json.dumps([chart])})
+    ingress = deployment.named("ingress")
+    calico = deployment.named("calico")
+    assert ingress.inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/ingress-nginx"}
+    assert ingress.inputs["version"] == "4.0.1"
+    assert calico.urn in ingress.dependencies
+
+
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_n_workers_give_n_join_commands(workers):
+    deployment = deployed_with(REFERENCE, {"workers": str(workers)})
+    joins = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
+    assert len(joins) == workers
+    nodes = deployment.of_type(CONTAINER)
+    assert sorted(labels(n)["kindling.role"] for n in nodes) == ["control-plane"] + ["worker"] * workers
+    init = init_command(deployment)
+    for index, join in enumerate(sorted(joins, key=lambda j: j.name)):
+        worker = f"{REFERENCE}-worker-{index + 1}"
+        assert worker in join.inputs["create"]
+        assert depends_on(deployment, join, init)
+        (document,) = yaml.safe_load_all(join.inputs["stdin"])
+        assert document["kind"] == "JoinConfiguration"
+        assert document["nodeRegistration"]["kubeletExtraArgs"]["node-ip"] == f"10.19.1.{3 + index}"
+    worker_nodes = [n for n in nodes if labels(n)["kindling.role"] == "worker"]
+    assert all(not n.inputs["ports"] for n in worker_nodes), "only the control plane publishes a port"
+
+
+def test_no_join_credential_is_ever_an_input():
+    deployment = deployed_with(REFERENCE, {"workers": "1"})
+    (join,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
+    (document,) = yaml.safe_load_all(join.inputs["stdin"])
+    assert document["discovery"]["bootstrapToken"]["token"] == "@KINDLING_JOIN_TOKEN@"
+    assert "kubeadm token create --ttl 15m" in join.inputs["create"]
+
+
+# --- outputs and refusals ----------------------------------------------------------------------------
+
+
+def test_stack_outputs():
+    deployment = deployed(REFERENCE)
+    assert deployment.output("apiServer") == (f"https://127.0.0.1:{DOCKER_PICKED_PORT}", False)
+    assert deployment.output("nodes")[0] == [f"{REFERENCE}-control-plane"]
+    versions, _ = deployment.output("versions")
+    assert versions["kubernetes"] == "1.19.1"
+    assert (versions["containerd"], versions["runc"], versions["helm"]) == ("1.4.0", "1.0.0-rc92", "3.4.0")
+    assert versions["charts"] == {"calico": "v3.18.6-1"}
+
+
+def test_node_image_is_tagged_with_the_release_never_latest():
+    (image,) = deployed(REFERENCE).of_type("docker:index/remoteImage:RemoteImage")
+    assert image.inputs["name"].startswith(f"kindling/{REFERENCE}:v1.19.1-")
+    assert image.inputs["keepLocally"] is False
+    build_args = image.inputs["build"]["buildArgs"]
+    assert build_args["BASE_IMAGE"] == "ubuntu:20.04"
+    assert build_args["CGROUP_DRIVER"] == "cgroupfs"
+    assert build_args["PAUSE_IMAGE"] == "registry.k8s.io/pause:3.2"
+    assert "containerd v1.4.0/containerd-1.4.0-linux-{arch}.tar.gz" in build_args["KINDLING_ARTIFACTS"]
+
+
+def test_prebuilt_node_image_is_used_and_kept():
+    deployment = deployed_with(REFERENCE, {"nodeImage": "ctr_kubernetes-v1.19.1-base:v0.1"})
+    (image,) = deployment.of_type("docker:index/remoteImage:RemoteImage")
+    assert image.inputs["name"] == "ctr_kubernetes-v1.19.1-base:v0.1"
+    assert image.inputs["keepLocally"] is True
+    assert "build" not in image.inputs
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"cni": "weave"}, {"workers": "-1"}, {"apiServerPort": "99999"}, {"kubernetesVersion": "1.19"}]
+)
+def test_bad_config_registers_nothing(overrides):
+    with pytest.raises(SpecError):
+        deployed_with(REFERENCE, overrides)
+
+
+def test_release_too_old_for_a_cgroup_v2_host_is_refused_before_anything_exists():
+    host = DockerHost(cgroup_version=2, architecture="x86_64", has_lib_modules=True)
+    with pytest.raises(SpecError, match="cgroup v2"):
+        run_program("k8s-1-18-2", stack_config("k8s-1-18-2"), docker_host=host)
+    run_program("k8s-1-19-1", stack_config("k8s-1-19-1"), docker_host=host)
