@@ -26,9 +26,11 @@ LABEL_LIB_MODULES = "kindling.host-lib-modules"
 SYSTEMD_BOOT_TIMEOUT_SECONDS = 180
 
 # For hosts whose capability bounding set makes `docker run --privileged`
-# fail ("unable to apply caps"): every capability a node needs, named.
+# fail ("unable to apply caps"): the capabilities Docker 20.10 and later accept,
+# but SYS_RESOURCE, which such hosts lack. Pods can only get what the node has.
 NODE_CAPABILITIES = (
     "AUDIT_CONTROL",
+    "AUDIT_READ",
     "AUDIT_WRITE",
     "BLOCK_SUSPEND",
     "CHOWN",
@@ -70,7 +72,7 @@ NODE_CAPABILITIES = (
 @dataclass(frozen=True)
 class ApiServerPublishing:
     address: str
-    port: int | None  # None: Docker picks a free host port
+    port: int | None  # None: a free host port is chosen once, at creation
 
 
 @dataclass
@@ -90,20 +92,20 @@ class NodeContainerArgs:
 class NodeContainer(pulumi.ComponentResource):
     container: docker.Container
     systemd_state: pulumi.Output[str]
-    api_server_host_port: pulumi.Output[int] | None
 
     def __init__(self, name: str, args: NodeContainerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kindling:index:NodeContainer", name, None, opts)
         privileged = args.security == "privileged"
 
+        # A bind mount, not a volume: Docker would create a missing /lib/modules on the host.
         mounts = []
         if args.mount_lib_modules:
             mounts.append(
                 docker.ContainerMountArgs(type="bind", source="/lib/modules", target="/lib/modules", read_only=True)
             )
-        if not privileged:
-            # --privileged would give systemd a writable cgroup tree; without it, bind it explicitly.
-            mounts.append(docker.ContainerMountArgs(type="bind", source="/sys/fs/cgroup", target="/sys/fs/cgroup"))
+        # No bind of the host's /sys/fs/cgroup, even without --privileged: a node's systemd would
+        # rewrite the host's cgroup mounts. The private cgroup namespace plus the image's
+        # entrypoint (which remounts the node's own cgroups writable) do the job.
 
         labels = {
             LABEL_CLUSTER: args.cluster,
@@ -113,10 +115,23 @@ class NodeContainer(pulumi.ComponentResource):
             LABEL_LIB_MODULES: "mounted" if args.mount_lib_modules else "absent-on-host",
         }
         ports = []
+        self.api_server_host_port: pulumi.Output[int] | None = None
         if args.api_server is not None:
+            host_port: pulumi.Input[int]
+            if args.api_server.port is None:
+                # Chosen once and kept in the state: stable across restarts, unlike a port Docker picks.
+                claim = command.local.Command(
+                    f"{name}-api-server-port",
+                    create=on_host("free-port.sh", args.api_server.address),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                host_port = claim.stdout.apply(lambda text: int(text.strip()))
+            else:
+                host_port = args.api_server.port
+            self.api_server_host_port = pulumi.Output.from_input(host_port)
             ports.append(
                 docker.ContainerPortArgs(
-                    internal=API_SERVER_PORT, ip=args.api_server.address, external=args.api_server.port, protocol="tcp"
+                    internal=API_SERVER_PORT, ip=args.api_server.address, external=host_port, protocol="tcp"
                 )
             )
 
@@ -158,9 +173,6 @@ class NodeContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.systemd_state = booted.stdout
-        self.api_server_host_port = (
-            self.container.ports.apply(lambda ports: ports[0].external) if args.api_server is not None else None
-        )
         # Exported so dependants wait for a booted node, not just a created container.
         self.booted = booted
         self.register_outputs({"containerName": self.container.name, "systemdState": self.systemd_state, "ip": args.ip})

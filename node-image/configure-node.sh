@@ -10,6 +10,8 @@ schema=$3
 systemd_cgroup=false
 [ "$driver" = systemd ] && systemd_cgroup=true
 
+# restrict_oom_score_adj: nodes without CAP_SYS_RESOURCE (nodeSecurity: capabilities) cannot
+# lower a process's OOM score, and the kubelet asks -997 for static pods; clamp instead of failing.
 mkdir -p /etc/containerd
 if [ "$schema" = 2 ]; then
     cat > /etc/containerd/config.toml <<TOML
@@ -17,6 +19,7 @@ version = 2
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$pause"
+  restrict_oom_score_adj = true
 
 [plugins."io.containerd.grpc.v1.cri".containerd]
   default_runtime_name = "runc"
@@ -33,6 +36,9 @@ version = 3
 
 [plugins.'io.containerd.cri.v1.images'.pinned_images]
   sandbox = "$pause"
+
+[plugins.'io.containerd.cri.v1.runtime']
+  restrict_oom_score_adj = true
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"

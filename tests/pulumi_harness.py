@@ -31,7 +31,7 @@ FAKE_ADMIN_CONF = {
     "contexts": [{"name": "admin", "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}}],
     "current-context": "admin",
 }
-DOCKER_PICKED_PORT = 32771
+FREE_PORT = 32771
 # A host like this development machine's: cgroup v1, no /lib/modules unless asked.
 DEFAULT_HOST = kindling_host.DockerHost(cgroup_version=1, architecture="x86_64", has_lib_modules=True)
 
@@ -64,11 +64,7 @@ class KindlingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
-        if args.typ == "docker:index/container:Container":
-            state["ports"] = [
-                {**port, "external": port.get("external") or DOCKER_PICKED_PORT} for port in state.get("ports", [])
-            ]
-        elif args.typ == "docker:index/remoteImage:RemoteImage":
+        if args.typ == "docker:index/remoteImage:RemoteImage":
             state["imageId"] = "sha256:" + hashlib.sha256(args.inputs["name"].encode()).hexdigest()
         elif args.typ == "command:local:Command":
             create = args.inputs.get("create", "")
@@ -76,6 +72,8 @@ class KindlingMocks(pulumi.runtime.Mocks):
                 state["stdout"] = yaml.safe_dump(FAKE_ADMIN_CONF)
             elif "wait-for-systemd.sh" in create:
                 state["stdout"] = "running"
+            elif "free-port.sh" in create:
+                state["stdout"] = f"{FREE_PORT}\n"
             else:
                 state["stdout"] = ""
             state["stderr"] = ""

@@ -10,7 +10,7 @@ from kindling import catalog
 from kindling.host import DockerHost
 from kindling.spec import SpecError
 from kindling.versions import is_exact_version, parse_release
-from tests.pulumi_harness import DOCKER_PICKED_PORT, Deployment, run_program
+from tests.pulumi_harness import FREE_PORT, Deployment, run_program
 from tests.support import stack_config, stack_names
 
 CONTAINER = "docker:index/container:Container"
@@ -88,7 +88,7 @@ def test_node_container_runs_like_a_kind_node(stack):
     assert labels(node)["kindling.cluster"] == stack
     assert labels(node)["kindling.role"] == "control-plane"
     assert inputs["restart"] == "on-failure"
-    assert inputs["ports"] == [{"internal": 6443, "ip": "127.0.0.1", "protocol": "tcp"}]
+    assert inputs["ports"] == [{"internal": 6443, "ip": "127.0.0.1", "external": FREE_PORT, "protocol": "tcp"}]
     assert inputs["init"] is False and inputs["tty"] is True
     assert inputs["cgroupnsMode"] == "private"
 
@@ -118,10 +118,29 @@ def test_capabilities_mode_names_capabilities_instead_of_privileged():
     node = control_plane(deployed_with(REFERENCE, {"nodeSecurity": "capabilities"}))
     inputs = node.inputs
     assert not inputs.get("privileged")
-    assert "SYS_ADMIN" in inputs["capabilities"]["adds"] and "NET_ADMIN" in inputs["capabilities"]["adds"]
+    adds = inputs["capabilities"]["adds"]
+    assert {"SYS_ADMIN", "NET_ADMIN", "SETUID", "SETGID", "DAC_OVERRIDE", "SETPCAP", "SYS_CHROOT"} <= set(adds)
+    assert "SYS_RESOURCE" not in adds and "ALL" not in adds
     assert inputs["deviceCgroupRules"] == ["a *:* rwm"]
-    assert mount(node, "/sys/fs/cgroup") == {"type": "bind", "source": "/sys/fs/cgroup", "target": "/sys/fs/cgroup"}
+    assert inputs["cgroupnsMode"] == "private"
     assert mount(node, "/lib/modules")["readOnly"] is True
+
+
+@pytest.mark.parametrize("security", ["privileged", "capabilities"])
+def test_no_node_ever_binds_the_host_cgroup_tree(security):
+    # A node's systemd would rewrite the host's cgroup mounts through such a bind.
+    deployment = deployed_with(REFERENCE, {"nodeSecurity": security, "workers": "1"})
+    for node in deployment.of_type(CONTAINER):
+        assert all(not m["target"].startswith("/sys/fs/cgroup") for m in node.inputs.get("mounts", []))
+
+
+def test_the_api_server_port_is_claimed_once_and_kept():
+    deployment = deployed(REFERENCE)
+    (claim,) = [c for c in deployment.of_type(COMMAND) if "free-port.sh" in c.inputs["create"]]
+    assert "triggers" not in claim.inputs, "re-running the claim would move the API server to another port"
+    assert claim.inputs["create"].endswith("127.0.0.1")
+    fixed = deployed_with(REFERENCE, {"apiServerPort": "16443"})
+    assert not [c for c in fixed.of_type(COMMAND) if "free-port.sh" in c.inputs["create"]]
 
 
 def test_host_without_lib_modules_gets_no_mount_and_a_warning():
@@ -177,7 +196,7 @@ def test_kubeconfig_is_secret_from_the_command_to_the_provider(stack):
     assert "kubeconfig" in provider.secret_inputs
     assert command.urn in provider.dependencies
     kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"])
-    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{DOCKER_PICKED_PORT}"
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{FREE_PORT}"
     exported, secret = deployment.output("kubeconfig")
     assert secret and exported == provider.inputs["kubeconfig"]
 
@@ -251,7 +270,7 @@ def test_no_join_credential_is_ever_an_input():
 
 def test_stack_outputs():
     deployment = deployed(REFERENCE)
-    assert deployment.output("apiServer") == (f"https://127.0.0.1:{DOCKER_PICKED_PORT}", False)
+    assert deployment.output("apiServer") == (f"https://127.0.0.1:{FREE_PORT}", False)
     assert deployment.output("nodes")[0] == [f"{REFERENCE}-control-plane"]
     versions, _ = deployment.output("versions")
     assert versions["kubernetes"] == "1.19.1"
