@@ -1,0 +1,81 @@
+# kindling: make up STACK=k8s-1-19-1 | make test | make kubeconfig | make destroy
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STACK ?= k8s-1-19-1
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PULUMI ?= pulumi
+
+.PHONY: help setup test lint up preview kubeconfig destroy toolchain preview-all clean
+
+help:
+	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml)"
+	@echo "make preview STACK=<stack>  preview it with the policy pack"
+	@echo "make kubeconfig             write ./kubeconfig for the current stack"
+	@echo "make destroy STACK=<stack>  remove everything the stack created"
+	@echo "make test | lint | setup | toolchain | preview-all"
+
+$(BIN)/python: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	@touch $(BIN)/python
+
+# The policy pack runs in its own virtualenv (policies/PulumiPolicy.yaml).
+policies/venv/bin/python: policies/requirements.txt
+	$(PYTHON) -m venv policies/venv
+	policies/venv/bin/pip install --quiet -r policies/requirements.txt
+	@touch policies/venv/bin/python
+
+setup: $(BIN)/python policies/venv/bin/python
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	shellcheck components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint .ci/*.sh .ci/run
+
+# Say what is missing, and how to get it, before doing anything.
+define require_tools
+	@command -v $(PULUMI) >/dev/null || { echo "kindling needs the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh (or: make toolchain, to build it from Go modules)"; exit 1; }
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "kindling needs a running Docker engine: apt-get install docker.io && systemctl start docker (or Docker Desktop)"; exit 1; }
+endef
+
+# Use the user's Pulumi backend if they are logged in to one, else a local one; then select (or create) the stack.
+define select_stack
+	@$(PULUMI) whoami >/dev/null 2>&1 || $(PULUMI) login --local
+	@$(PULUMI) stack select $(STACK) 2>/dev/null || $(PULUMI) stack init $(STACK)
+endef
+
+up: setup
+	$(require_tools)
+	$(select_stack)
+	$(PULUMI) up --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
+
+preview: setup
+	$(require_tools)
+	$(select_stack)
+	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
+
+kubeconfig:
+	@$(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp
+	@chmod 600 kubeconfig.tmp && mv kubeconfig.tmp kubeconfig
+	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
+
+destroy:
+	$(require_tools)
+	$(PULUMI) destroy --stack $(STACK)
+
+# The Pulumi CLI, language host and providers built from Go modules (see .ci/pulumi-toolchain.sh).
+toolchain:
+	.ci/pulumi-toolchain.sh
+
+preview-all: setup
+	.ci/preview-all
+
+clean:
+	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .hypothesis kubeconfig
