@@ -141,8 +141,9 @@ class NodeContainer(pulumi.ComponentResource):
             hostname=args.name,
             image=args.image,
             privileged=privileged,
+            # Without --privileged the node also needs every device; pulumi-docker 5.0 cannot set a device
+            # cgroup rule, so the image's entrypoint grants them itself (possible on cgroup v1 hosts).
             capabilities=None if privileged else docker.ContainerCapabilitiesArgs(adds=list(NODE_CAPABILITIES)),
-            device_cgroup_rules=None if privileged else ["a *:* rwm"],
             security_opts=["seccomp=unconfined", "apparmor=unconfined"],
             cgroupns_mode="private",
             tmpfs={"/run": "", "/tmp": ""},

@@ -90,6 +90,12 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
             "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"
         )
 
+    if spec.node_security == "capabilities" and host.cgroup_version == 2:
+        pulumi.log.warn(
+            "nodeSecurity capabilities on a cgroup v2 host: nodes get only Docker's default devices (a device "
+            "cgroup rule cannot be set through pulumi-docker 5.0), so privileged pods that need other devices fail"
+        )
+
     network = NodeNetwork(
         "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
     )

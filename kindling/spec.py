@@ -366,7 +366,8 @@ def _unknown_keys(raw: dict[str, Any]) -> list[str]:
 def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     """Validate raw ``kindling:*`` values (keys without the namespace)."""
     problems = _unknown_keys(raw)
-    known = {k: v for k, v in raw.items() if k in {to_camel(n) for n in StackConfig.model_fields}}
+    # A key the engine passes without a value means "not set".
+    known = {k: v for k, v in raw.items() if k in {to_camel(n) for n in StackConfig.model_fields} and v is not None}
     try:
         config = StackConfig.model_validate(known)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ import ipaddress
 import re
 import sys
 from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
-    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
@@ -43,6 +43,26 @@ from policies.shapes import UNKNOWN, Resource  # noqa: E402
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
+
+
+class Severity(StrEnum):
+    """How bad a violation is. pulumi-policy 1.17 (the release that works with the Pulumi engine
+    kindling is pinned to) has no severity field, so each policy states it at the head of its
+    description, where the CLI prints it, and in SEVERITY."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+SEVERITY: dict[str, Severity] = {}
+
+
+def _describe(name: str, severity: Severity, breaks: str, fix: str) -> str:
+    SEVERITY[name] = severity
+    return f"Severity: {severity.value}. {breaks} Fix: {fix}"
+
 
 ALLOWED_ADDRESSES = "allowedAddresses"
 
@@ -82,11 +102,9 @@ def _resource_policy(
 
     return ResourceValidationPolicy(
         name=name,
-        description=f"{breaks} Fix: {fix}",
+        description=_describe(name, severity, breaks, fix),
         validate=run,
         enforcement_level=enforcement_level,
-        severity=severity,
-        remediation_steps=fix,
         config_schema=config_schema,
     )
 
@@ -105,11 +123,9 @@ def _stack_policy(
 
     return StackValidationPolicy(
         name=name,
-        description=f"{breaks} Fix: {fix}",
+        description=_describe(name, severity, breaks, fix),
         validate=run,
         enforcement_level=enforcement_level,
-        severity=severity,
-        remediation_steps=fix,
     )
 
 
@@ -473,6 +489,21 @@ def _check_kubeconfig_logging(resource: Resource, _args: Any, report: ReportViol
     )
 
 
+def _check_provider_kubeconfig(resource: Resource, _args: Any, report: ReportViolation) -> None:
+    if resource.type != shapes.KUBERNETES_PROVIDER:
+        return
+    kubeconfig = resource.get("kubeconfig")
+    if kubeconfig is UNKNOWN or (isinstance(kubeconfig, str) and kubeconfig.strip()):
+        return
+    if resource.get("renderYamlToDirectory"):
+        return  # writes manifests to a directory and talks to no cluster
+    report(
+        f"Kubernetes provider {resource.name!r} has no kubeconfig, so it uses ~/.kube/config or $KUBECONFIG and "
+        "would install this stack's charts into whatever cluster that names. Give it the cluster's kubeconfig "
+        "(the kubeadm control plane's output)."
+    )
+
+
 # --- pinned versions -----------------------------------------------------------------------------
 
 
@@ -532,7 +563,7 @@ def _effective_cgroup_driver(documents: dict[str, dict[str, Any]], version: semv
 def _check_image_matches_config(resources: list[Resource], args: StackValidationArgs, report: ReportViolation) -> None:
     init, image = _find_init(resources), _node_image(resources)
     if init is None or image is None:
-        args.not_applicable("needs the kubeadm init Command and a node image built from build arguments")
+        # Silent: needs the kubeadm init Command and a node image built from build arguments.
         return
     documents, _ = _init_config(init)
     version = _kubernetes_version(documents) if documents else None
@@ -613,14 +644,12 @@ def _check_version_skew(resources: list[Resource], args: StackValidationArgs, re
     documents, _ = _init_config(init) if init else (None, None)
     version = _kubernetes_version(documents) if documents else None
     if version is None:
-        args.not_applicable("no kubeadm init Command with a known, exact kubernetesVersion")
+        # Silent: no kubeadm init Command with a known, exact kubernetesVersion.
         return
     row = _catalog_row(version)
     if row is None:
-        args.not_applicable(
-            f"kindling's catalog has no row for Kubernetes {version.major}.{version.minor}; component versions "
-            "of a release outside the catalog are the stack's own choice"
-        )
+        # Silent outside the catalog's minors: a release the catalog has no row of the same minor for
+        # has no known-good components to compare with; its components are the stack's own choice.
         return
     row_release, known_good = row
     found: list[tuple[str, str, Resource]] = []
@@ -654,7 +683,7 @@ def _check_networks(resources: list[Resource], args: StackValidationArgs, report
     init = _find_init(resources)
     documents, _ = _init_config(init) if init else (None, None)
     if documents is None:
-        args.not_applicable("no kubeadm init Command with a known configuration")
+        # Silent: no kubeadm init Command with a known configuration.
         return
     networking = documents.get("ClusterConfiguration", {}).get("networking") or {}
     named: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
@@ -782,6 +811,16 @@ POLICIES = [
         "the default logging copies the cluster-admin credential into the update's log, secret or not.",
         fix="create the Command with logging=command.local.Logging.STDERR.",
         validate=_check_kubeconfig_logging,
+    ),
+    _resource_policy(
+        "cluster-provider-explicit-kubeconfig",
+        enforcement_level=MANDATORY,
+        severity=Severity.CRITICAL,
+        breaks="Every Kubernetes provider of the stack is given a kubeconfig explicitly; a provider without one "
+        "(the default provider among them) falls back to ~/.kube/config or $KUBECONFIG and deploys the stack's "
+        "charts into whatever cluster that names, a production one perhaps.",
+        fix="create releases with the ClusterAddons provider, built from the control plane's kubeconfig output.",
+        validate=_check_provider_kubeconfig,
     ),
     _resource_policy(
         "privileges-only-on-nodes",

@@ -40,6 +40,7 @@ REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 NETWORK = "docker:index/network:Network"
 COMMAND = "command:local:Command"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 
 # Node container labels (components/node_container.py).
 LABEL_CLUSTER = "kindling.cluster"

@@ -5,8 +5,8 @@ doubles, unknowns are sentinel strings) and wraps them in pulumi-policy's
 unknown-checking proxy; ``engine_props`` does the same to a plain dict or to
 the inputs ``tests.pulumi_harness`` recorded. ``evaluate`` then runs policies
 the way ``_PolicyAnalyzerServicer`` does: resource policies per resource,
-stack policies once, an ``UnknownValueError`` noted rather than raised, a
-policy's own ``not_applicable`` honoured, schema defaults filled into config.
+stack policies once, an ``UnknownValueError`` noted rather than raised, schema
+defaults filled into config.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from tests.pulumi_harness import Registration
@@ -226,8 +225,6 @@ def evaluate(
                 reported = run_with_urns(policy, args)
             except UnknownValueError as exc:
                 findings.append(Finding(policy.name, EnforcementLevel.ADVISORY, f"can't run: {exc.message}", urn))
-                continue
-            except _NotApplicableError:
                 continue
             findings.extend(Finding(policy.name, level, message, urn or where) for message, where in reported)
     return findings

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
-from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
 from kindling.kubeadm_config import render_init_config, render_join_config
 from kindling.spec import build_spec
-from policies.kindling_policies import POLICIES
+from policies.kindling_policies import POLICIES, SEVERITY, Severity
 from tests.policy_args import UNKNOWN, resource_args, run, run_with_urns, stack_args
 
 CONTAINER = "docker:index/container:Container"
@@ -147,6 +146,7 @@ EXPECTED = {
     "privileges-only-on-nodes": (MANDATORY, Severity.CRITICAL),
     "kubeadm-api-matches-release": (MANDATORY, Severity.HIGH),
     "kubeadm-config-without-credentials": (MANDATORY, Severity.HIGH),
+    "cluster-provider-explicit-kubeconfig": (MANDATORY, Severity.CRITICAL),
     "helm-chart-pinned": (MANDATORY, Severity.MEDIUM),
     "node-image-pinned": (MANDATORY, Severity.MEDIUM),
     "node-restarts-on-failure": (ADVISORY, Severity.LOW),
@@ -157,13 +157,15 @@ EXPECTED = {
 
 
 def test_every_policy_sets_its_level_and_severity_explicitly():
-    assert {p.name: (p.enforcement_level, p.severity) for p in POLICIES} == EXPECTED
+    assert {p.name: (p.enforcement_level, SEVERITY[p.name]) for p in POLICIES} == EXPECTED
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
-def test_every_description_says_what_breaks_and_how_to_fix_it(policy):
-    breaks, fix = policy.description.split(" Fix: ")
-    assert len(breaks) > 80 and fix and policy.remediation_steps == fix
+def test_every_description_states_severity_what_breaks_and_how_to_fix_it(policy):
+    severity, rest = policy.description.split(". ", 1)
+    assert severity == f"Severity: {SEVERITY[policy.name].value}"
+    breaks, fix = rest.split(" Fix: ")
+    assert len(breaks) > 80 and fix
 
 
 @pytest.mark.parametrize("policy", [p for p in POLICIES if p.config_schema], ids=lambda p: p.name)
@@ -755,9 +757,8 @@ def test_kubelet_cgroup_driver_default_is_kubeadms():
     assert len(check_stack(MATCHES, cluster(kubeadm_init=without, node_image=image))) == 1
 
 
-def test_prebuilt_node_image_is_not_applicable():
-    with pytest.raises(_NotApplicableError):
-        check_stack(MATCHES, cluster(node_image={"name": "ctr_kubernetes-v1.30.0-base:v0.1"}))
+def test_prebuilt_node_image_is_not_checked():
+    assert check_stack(MATCHES, cluster(node_image={"name": "ctr_kubernetes-v1.30.0-base:v0.1"})) == []
 
 
 def test_node_image_match_skips_what_a_preview_does_not_know():
@@ -813,15 +814,14 @@ def test_release_outside_the_catalog_uses_the_row_of_its_minor():
     assert "Kubernetes 1.30.7" in message and "for Kubernetes 1.30.0 is 1.7.15" in message
 
 
-def test_minor_outside_the_catalog_is_not_applicable():
+def test_minor_outside_the_catalog_is_not_checked():
     init = with_documents(INIT, lambda d: kind(d, "ClusterConfiguration").__setitem__("kubernetesVersion", "v1.36.0"))
-    with pytest.raises(_NotApplicableError):
-        check_stack(SKEW, cluster(kubeadm_init=init))
+    image = changed(NODE_IMAGE, "build.buildArgs.KINDLING_ARTIFACTS", MANIFEST_1_30.replace("1.7.15", "2.2.0"))
+    assert check_stack(SKEW, cluster(kubeadm_init=init, node_image=image)) == []
 
 
 def test_skew_skips_what_a_preview_does_not_know():
-    with pytest.raises(_NotApplicableError):
-        check_stack(SKEW, cluster(kubeadm_init=changed(INIT, "stdin", UNKNOWN)))
+    assert check_stack(SKEW, cluster(kubeadm_init=changed(INIT, "stdin", UNKNOWN))) == []
     image = changed(NODE_IMAGE, "build.buildArgs.KINDLING_ARTIFACTS", UNKNOWN)
     assert check_stack(SKEW, cluster(node_image=image, calico=changed(CALICO, "version", UNKNOWN))) == []
 
@@ -868,8 +868,29 @@ def test_networks_skip_what_a_preview_does_not_know():
     calico = changed(CALICO, "values.installation.calicoNetwork.ipPools.0.cidr", UNKNOWN)
     network = changed(DOCKER_NETWORK, "ipamConfigs", UNKNOWN)
     assert check_stack(NETWORKS, cluster(calico=calico, network=network)) == []
-    with pytest.raises(_NotApplicableError):
-        check_stack(NETWORKS, cluster(kubeadm_init=changed(INIT, "stdin", UNKNOWN)))
+    assert check_stack(NETWORKS, cluster(kubeadm_init=changed(INIT, "stdin", UNKNOWN))) == []
+
+
+# --- cluster-provider-explicit-kubeconfig ------------------------------------------------------------------
+
+EXPLICIT = "cluster-provider-explicit-kubeconfig"
+
+
+def test_provider_with_the_clusters_kubeconfig_passes():
+    assert check(EXPLICIT, K8S_PROVIDER, {"kubeconfig": "apiVersion: v1\nkind: Config\n"}) == []
+    assert check(EXPLICIT, K8S_PROVIDER, {"kubeconfig": UNKNOWN}) == []  # a first preview
+    assert check(EXPLICIT, K8S_PROVIDER, {"renderYamlToDirectory": "out"}) == []  # talks to no cluster
+
+
+@pytest.mark.parametrize("props", [{}, {"kubeconfig": ""}, {"context": "prod"}])
+def test_provider_falling_back_to_the_users_kubeconfig_is_reported(props):
+    (message,) = check(EXPLICIT, K8S_PROVIDER, props)
+    assert "~/.kube/config" in message
+
+
+def test_only_kubernetes_providers_are_checked():
+    assert check(EXPLICIT, RELEASE, {"chart": "x", "version": "1.0.0"}) == []
+    assert check(EXPLICIT, CONTAINER, NODE) == []
 
 
 # --- every resource policy ignores resources it does not govern ------------------------------------------
@@ -933,10 +954,7 @@ def test_stack_policies_neither_crash_nor_report_on_any_unknown(policy):
     for type_, name, props in cluster():
         for path in paths(props):
             resources = [(t, n, changed(p, path, UNKNOWN) if n == name else p) for t, n, p in cluster()]
-            try:
-                reported = run(policy, stack_args(resources))
-            except _NotApplicableError:
-                continue
+            reported = run(policy, stack_args(resources))
             assert reported == [], (type_, path, reported)
 
 

@@ -27,7 +27,7 @@ from components import node_container
 from components.shell import SCRIPTS
 from kindling.host import DockerHost
 from policies import shapes
-from policies.kindling_policies import POLICIES
+from policies.kindling_policies import POLICIES, SEVERITY
 from tests.policy_args import UNKNOWN, Finding, evaluate, mandatory, replaced
 from tests.pulumi_harness import Deployment, Registration, run_program
 from tests.support import ROOT, stack_config, stack_names
@@ -252,15 +252,16 @@ def test_main_only_builds_the_pack_from_the_sibling_module():
 
 def test_pack_project_file():
     project = yaml.safe_load((POLICIES_DIR / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    # Pulumi 3.184 accepts only the virtualenv option for policy packs ("toolchain" breaks the pack's start).
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
     assert project["version"] and project["description"]
 
 
 def test_pack_requirements_are_pinned_to_what_the_tests_ran():
     lines = [line.split("#")[0].strip() for line in (POLICIES_DIR / "requirements.txt").read_text().splitlines()]
     pins = dict(line.split("==") for line in lines if line)
-    assert {"pulumi-policy", "pyyaml", "semver"} <= set(pins)
-    for package in ("pulumi-policy", "pyyaml", "semver"):
+    assert {"pulumi", "pulumi-policy", "pyyaml", "semver"} <= set(pins)
+    for package in ("pulumi", "pulumi-policy", "pyyaml", "semver"):
         assert importlib.metadata.version(package) == pins[package], package
 
 
@@ -305,12 +306,9 @@ def analyzer():
 def test_pack_reports_its_policies_with_levels_and_severities(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == "kindling"
-    levels = {p.name: (p.enforcementLevel, p.severity) for p in info.policies}
+    levels = {p.name: (p.enforcementLevel, p.description.split(". ", 1)[0]) for p in info.policies}
     assert levels == {
-        p.name: (
-            proto.EnforcementLevel.Value(p.enforcement_level.name),
-            proto.PolicySeverity.Value(f"POLICY_SEVERITY_{p.severity.name}"),
-        )
+        p.name: (proto.EnforcementLevel.Value(p.enforcement_level.name), f"Severity: {SEVERITY[p.name].value}")
         for p in POLICIES
     }
     schema = next(p for p in info.policies if p.name == "api-server-loopback-only").configSchema
@@ -335,7 +333,7 @@ def test_pack_analyzes_over_grpc_and_honours_its_config(analyzer):
     (diagnostic,) = _analyze(analyzer, node)
     assert diagnostic.policyName == "api-server-loopback-only"
     assert diagnostic.enforcementLevel == proto.EnforcementLevel.MANDATORY
-    assert diagnostic.severity == proto.PolicySeverity.POLICY_SEVERITY_HIGH
+    assert diagnostic.description.startswith("Severity: high.")
 
     # What the CLI sends for --policy-pack-config {"api-server-loopback-only": {"allowedAddresses": ["0.0.0.0"]}}.
     config = proto.PolicyConfig(enforcementLevel=proto.EnforcementLevel.MANDATORY)

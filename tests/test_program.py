@@ -121,7 +121,6 @@ def test_capabilities_mode_names_capabilities_instead_of_privileged():
     adds = inputs["capabilities"]["adds"]
     assert {"SYS_ADMIN", "NET_ADMIN", "SETUID", "SETGID", "DAC_OVERRIDE", "SETPCAP", "SYS_CHROOT"} <= set(adds)
     assert "SYS_RESOURCE" not in adds and "ALL" not in adds
-    assert inputs["deviceCgroupRules"] == ["a *:* rwm"]
     assert inputs["cgroupnsMode"] == "private"
     assert mount(node, "/lib/modules")["readOnly"] is True
 
@@ -141,6 +140,13 @@ def test_the_api_server_port_is_claimed_once_and_kept():
     assert claim.inputs["create"].endswith("127.0.0.1")
     fixed = deployed_with(REFERENCE, {"apiServerPort": "16443"})
     assert not [c for c in fixed.of_type(COMMAND) if "free-port.sh" in c.inputs["create"]]
+
+
+def test_capabilities_mode_on_cgroup_v2_warns_about_devices():
+    host = DockerHost(cgroup_version=2, architecture="x86_64", has_lib_modules=True)
+    deployment = deployed_with(REFERENCE, {"nodeSecurity": "capabilities"}, docker_host=host)
+    assert any("default devices" in warning for warning in deployment.warnings)
+    assert not deployed_with(REFERENCE, {"nodeSecurity": "capabilities"}).warnings
 
 
 def test_host_without_lib_modules_gets_no_mount_and_a_warning():
