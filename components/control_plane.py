@@ -49,7 +49,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             stdin=args.kubeadm_config,
             # A new node container is a new machine: initialise it again.
             triggers=[args.node.container.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.booted]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready]),
         )
         admin_conf = command.local.Command(
             f"{name}-admin-kubeconfig",

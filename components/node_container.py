@@ -16,6 +16,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from components.preloaded_images import PreloadedImages
 from components.shell import on_host
 
 API_SERVER_PORT = 6443
@@ -87,6 +88,8 @@ class NodeContainerArgs:
     mount_lib_modules: bool
     config_sha256: str
     api_server: ApiServerPublishing | None = None
+    # Local images loaded into the node's containerd once it has booted (name, image id).
+    preloaded_images: PreloadedImages | None = None
 
 
 class NodeContainer(pulumi.ComponentResource):
@@ -174,6 +177,13 @@ class NodeContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.systemd_state = booted.stdout
-        # Exported so dependants wait for a booted node, not just a created container.
-        self.booted = booted
+        # What kubeadm must wait for: a booted node, with its preloaded images when it has some.
+        self.ready: command.local.Command = booted
+        if args.preloaded_images is not None and args.preloaded_images.names:
+            self.ready = command.local.Command(
+                f"{name}-images",
+                create=on_host("load-images.sh", args.name, *args.preloaded_images.names),
+                triggers=[self.container.id, *args.preloaded_images.ids],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[booted]),
+            )
         self.register_outputs({"containerName": self.container.name, "systemdState": self.systemd_state, "ip": args.ip})

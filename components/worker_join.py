@@ -38,6 +38,6 @@ class KubeadmJoin(pulumi.ComponentResource):
             stdin=args.join_config,
             # A new worker container, or a re-initialised control plane, means joining again.
             triggers=[args.worker.container.id, args.control_plane_init.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.booted, args.control_plane_init]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane_init]),
         )
         self.register_outputs({"worker": args.worker_name})

@@ -23,6 +23,7 @@ from components.control_plane import KubeadmControlPlane, KubeadmControlPlaneArg
 from components.node_container import ApiServerPublishing, NodeContainer, NodeContainerArgs
 from components.node_image import NodeImage, NodeImageArgs
 from components.node_network import NodeNetwork, NodeNetworkArgs
+from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
 from kindling.host import DockerHost
@@ -100,6 +101,11 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
         "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
     )
     image = NodeImage("node-image", node_image_args(spec))
+    preloaded = (
+        PreloadedImages("preloaded-images", PreloadedImagesArgs(images=list(spec.preload_images)))
+        if spec.preload_images
+        else None
+    )
 
     def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
         return NodeContainer(
@@ -115,6 +121,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 mount_lib_modules=mount_lib_modules,
                 config_sha256=_sha256(config),
                 api_server=api_server,
+                preloaded_images=preloaded,
             ),
         )
 

@@ -248,6 +248,9 @@ class StackConfig(_Model):
     charts: Annotated[list[Chart], Structured] = Field(default_factory=list)
     node_security: Literal["privileged", "capabilities"] = "privileged"
     image_repository: str = Field("registry.k8s.io", description="Registry of the control-plane images")
+    preload_images: Annotated[list[PinnedImage], Structured] = Field(
+        default_factory=list, description="Local Docker images loaded into every node before kubeadm runs"
+    )
     downloads: Annotated[Downloads, Structured] = Field(default_factory=Downloads)
 
     @field_validator("kubernetes_version", mode="before")
@@ -290,6 +293,7 @@ class ClusterSpec:
     charts: tuple[Chart, ...]
     node_security: str
     image_repository: str
+    preload_images: tuple[str, ...]
     downloads: Downloads
 
     @property
@@ -476,6 +480,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         charts=tuple(config.charts),
         node_security=config.node_security,
         image_repository=config.image_repository,
+        preload_images=tuple(config.preload_images),
         downloads=config.downloads,
     )
 

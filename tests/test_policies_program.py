@@ -99,8 +99,19 @@ def test_no_policy_fires_on_a_shipped_stack(stack):
         ({"charts": json.dumps(INGRESS)}, None),
         ({"nodeImage": "ctr_kubernetes-v1.19.1-base:v0.1"}, None),
         ({"apiServerPort": "16443", "podSubnet": "10.240.0.0/16"}, None),
+        ({"preloadImages": json.dumps(["registry.k8s.io/pause:3.2"]), "workers": "1"}, None),
     ],
-    ids=["capabilities", "host-without-lib-modules", "workers", "flannel", "no-cni", "charts", "prebuilt", "port"],
+    ids=[
+        "capabilities",
+        "host-without-lib-modules",
+        "workers",
+        "flannel",
+        "no-cni",
+        "charts",
+        "prebuilt",
+        "port",
+        "preloaded-images",
+    ],
 )
 def test_no_policy_fires_on_supported_variants(overrides, docker_host):
     kwargs = {"docker_host": docker_host} if docker_host else {}

@@ -316,3 +316,36 @@ def test_release_too_old_for_a_cgroup_v2_host_is_refused_before_anything_exists(
     with pytest.raises(SpecError, match="cgroup v2"):
         run_program("k8s-1-18-2", stack_config("k8s-1-18-2"), docker_host=host)
     run_program("k8s-1-19-1", stack_config("k8s-1-19-1"), docker_host=host)
+
+
+# --- preloaded images ----------------------------------------------------------------------------------
+
+PRELOAD = ["registry.k8s.io/kube-apiserver:v1.19.1", "registry.k8s.io/pause:3.2"]
+
+
+def test_preloaded_images_reach_every_node_before_kubeadm():
+    deployment = deployed_with(REFERENCE, {"preloadImages": json.dumps(PRELOAD), "workers": "1"})
+    images = [i for i in deployment.of_type("docker:index/remoteImage:RemoteImage") if i.inputs["name"] in PRELOAD]
+    assert sorted(i.inputs["name"] for i in images) == sorted(PRELOAD)
+    assert all(i.inputs["keepLocally"] is True for i in images), "the images are the user's: never removed"
+    loads = [c for c in deployment.of_type(COMMAND) if "load-images.sh" in c.inputs["create"]]
+    assert len(loads) == 2, "one load per node"
+    for load in loads:
+        assert load.inputs["create"].endswith(" ".join(PRELOAD))
+        assert load.inputs["triggers"][1:] == [i.outputs["imageId"] for i in images], "a changed image loads again"
+    init = init_command(deployment)
+    (control_plane_load,) = [c for c in loads if f"{REFERENCE}-control-plane" in c.inputs["create"]]
+    assert depends_on(deployment, init, control_plane_load)
+    (join,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
+    (worker_load,) = [c for c in loads if f"{REFERENCE}-worker-1" in c.inputs["create"]]
+    assert depends_on(deployment, join, worker_load)
+
+
+def test_no_preloaded_images_no_load_commands():
+    deployment = deployed(REFERENCE)
+    assert not [c for c in deployment.of_type(COMMAND) if "load-images.sh" in c.inputs["create"]]
+
+
+def test_unpinned_preloaded_image_is_refused():
+    with pytest.raises(SpecError, match=r"kindling:preloadImages\[1\]: 'busybox' has no tag"):
+        deployed_with(REFERENCE, {"preloadImages": json.dumps(["busybox:1.36", "busybox"])})
