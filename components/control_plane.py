@@ -6,6 +6,7 @@ preview` shows it and policies can check it before anything runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -36,9 +37,23 @@ def kubeconfig_for_host(admin_conf: str, address: str, port: int) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+_VERSION = re.compile(r"v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
+
+
+def parse_node_versions(report: str) -> dict[str, str]:
+    """``node-versions.sh`` output as {component: version}; tools the node lacks read "not installed"."""
+    versions = {}
+    for line in report.splitlines():
+        name, _, text = line.partition(" ")
+        found = _VERSION.search(text)
+        versions[name] = found.group(1) if found else text.strip()
+    return versions
+
+
 class KubeadmControlPlane(pulumi.ComponentResource):
     init: command.local.Command
     kubeconfig: pulumi.Output[str]
+    node_versions: pulumi.Output[dict[str, str]]
     api_server_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
@@ -59,6 +74,14 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init], additional_secret_outputs=["stdout"]),
         )
+        # What the node really runs: a prebuilt image need not hold the catalog's versions.
+        reported = command.local.Command(
+            f"{name}-node-versions",
+            create=in_node(args.node_name, "node-versions.sh"),
+            triggers=[self.init.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
+        )
+        self.node_versions = reported.stdout.apply(parse_node_versions)
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(admin_conf.stdout, args.api_server_port).apply(
                 lambda values: kubeconfig_for_host(values[0], args.api_server_address, values[1])

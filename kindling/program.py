@@ -176,15 +176,11 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     pulumi.export("apiServer", control_plane.api_server_url)
     pulumi.export("nodes", spec.node_names)
     pulumi.export("nodeImage", image.name)
+    # As the control-plane node reports them, with the Helm releases' chart versions.
     pulumi.export(
         "versions",
-        {
-            "kubernetes": str(spec.kubernetes),
-            "containerd": spec.components.containerd,
-            "runc": spec.components.runc,
-            "cniPlugins": spec.components.cni_plugins,
-            "crictl": spec.components.crictl,
-            "helm": spec.components.helm,
-            "charts": {name: release.version for name, release in addons.releases.items()},
-        },
+        pulumi.Output.all(
+            node=control_plane.node_versions,
+            charts={name: release.version for name, release in addons.releases.items()},
+        ).apply(lambda found: {**found["node"], "charts": found["charts"]}),
     )

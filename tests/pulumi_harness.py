@@ -32,6 +32,14 @@ FAKE_ADMIN_CONF = {
     "current-context": "admin",
 }
 FREE_PORT = 32771
+# What node-versions.sh prints on a node of the 1.19.1 catalog image (each tool's own format).
+NODE_VERSIONS = """kubernetes Kubernetes v1.19.1
+kubeadm v1.19.1
+containerd containerd github.com/containerd/containerd v1.4.0 09814d48d50816305a8e6c1a4ae3e2bcc4ba725a
+runc runc version 1.0.0-rc92
+crictl crictl version v1.18.0
+helm v3.4.0+g7090a89
+"""
 # A host like this development machine's: cgroup v1, no /lib/modules unless asked.
 DEFAULT_HOST = kindling_host.DockerHost(cgroup_version=1, architecture="x86_64", has_lib_modules=True)
 
@@ -72,6 +80,8 @@ class KindlingMocks(pulumi.runtime.Mocks):
                 state["stdout"] = yaml.safe_dump(FAKE_ADMIN_CONF)
             elif "wait-for-systemd.sh" in create:
                 state["stdout"] = "running"
+            elif "node-versions.sh" in create:
+                state["stdout"] = NODE_VERSIONS
             elif "free-port.sh" in create:
                 state["stdout"] = f"{FREE_PORT}\n"
             else:

@@ -6,6 +6,7 @@ from functools import cache
 import pytest
 import yaml
 
+from components.control_plane import parse_node_versions
 from kindling import catalog
 from kindling.host import DockerHost
 from kindling.spec import SpecError
@@ -279,9 +280,26 @@ def test_stack_outputs():
     assert deployment.output("apiServer") == (f"https://127.0.0.1:{FREE_PORT}", False)
     assert deployment.output("nodes")[0] == [f"{REFERENCE}-control-plane"]
     versions, _ = deployment.output("versions")
-    assert versions["kubernetes"] == "1.19.1"
-    assert (versions["containerd"], versions["runc"], versions["helm"]) == ("1.4.0", "1.0.0-rc92", "3.4.0")
-    assert versions["charts"] == {"calico": "v3.18.6-1"}
+    assert versions == {
+        "kubernetes": "1.19.1",
+        "kubeadm": "1.19.1",
+        "containerd": "1.4.0",
+        "runc": "1.0.0-rc92",
+        "crictl": "1.18.0",
+        "helm": "3.4.0",
+        "charts": {"calico": "v3.18.6-1"},
+    }
+
+
+def test_versions_are_what_the_node_reports_not_what_was_configured():
+    deployment = deployed(REFERENCE)
+    (report,) = [c for c in deployment.of_type(COMMAND) if "node-versions.sh" in c.inputs["create"]]
+    assert depends_on(deployment, report, init_command(deployment))
+    assert report.inputs["triggers"] == [init_command(deployment).id]
+    assert parse_node_versions("helm not installed\ncontainerd containerd v2.1.4 abc\n") == {
+        "helm": "not installed",
+        "containerd": "2.1.4",
+    }
 
 
 def test_node_image_is_tagged_with_the_release_never_latest():
