@@ -58,26 +58,35 @@ class KubeadmControlPlane(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kindling:index:KubeadmControlPlane", name, None, opts)
+        init = in_node(args.node_name, "kubeadm-init.sh", args.node_name, *args.taints_to_remove)
         self.init = command.local.Command(
             f"{name}-init",
-            create=in_node(args.node_name, "kubeadm-init.sh", args.node_name, *args.taints_to_remove, stdin=True),
+            create=init.create,
+            environment=init.environment,
+            # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
+            # A changed configuration replaces the node (its label), and triggers run init again.
+            update="true",
             stdin=args.kubeadm_config,
             # A new node container is a new machine: initialise it again.
             triggers=[args.node.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready]),
         )
+        read = in_node(args.node_name, "admin-kubeconfig.sh")
         admin_conf = command.local.Command(
             f"{name}-admin-kubeconfig",
-            create=in_node(args.node_name, "admin-kubeconfig.sh"),
+            create=read.create,
+            environment=read.environment,
             triggers=[self.init.id],
             # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
             logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init], additional_secret_outputs=["stdout"]),
         )
         # What the node really runs: a prebuilt image need not hold the catalog's versions.
+        report = in_node(args.node_name, "node-versions.sh")
         reported = command.local.Command(
             f"{name}-node-versions",
-            create=in_node(args.node_name, "node-versions.sh"),
+            create=report.create,
+            environment=report.environment,
             triggers=[self.init.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
         )

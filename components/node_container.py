@@ -123,9 +123,13 @@ class NodeContainer(pulumi.ComponentResource):
             host_port: pulumi.Input[int]
             if args.api_server.port is None:
                 # Chosen once and kept in the state: stable across restarts, unlike a port Docker picks.
+                claim_script = on_host("free-port.sh", args.api_server.address)
                 claim = command.local.Command(
                     f"{name}-api-server-port",
-                    create=on_host("free-port.sh", args.api_server.address),
+                    create=claim_script.create,
+                    environment=claim_script.environment,
+                    # Never a new port for a running cluster, even when the script is edited.
+                    update='printf "%s" "$PULUMI_COMMAND_STDOUT"',
                     opts=pulumi.ResourceOptions(parent=self),
                 )
                 host_port = claim.stdout.apply(lambda text: int(text.strip()))
@@ -170,9 +174,11 @@ class NodeContainer(pulumi.ComponentResource):
             ),
         )
 
+        wait = on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS))
         booted = command.local.Command(
             f"{name}-systemd",
-            create=on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
+            create=wait.create,
+            environment=wait.environment,
             triggers=[self.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
@@ -180,9 +186,11 @@ class NodeContainer(pulumi.ComponentResource):
         # What kubeadm must wait for: a booted node, with its preloaded images when it has some.
         self.ready: command.local.Command = booted
         if args.preloaded_images is not None and args.preloaded_images.names:
+            load = on_host("load-images.sh", args.name, *args.preloaded_images.names)
             self.ready = command.local.Command(
                 f"{name}-images",
-                create=on_host("load-images.sh", args.name, *args.preloaded_images.names),
+                create=load.create,
+                environment=load.environment,
                 triggers=[self.container.id, *args.preloaded_images.ids],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[booted]),
             )

@@ -1,17 +1,19 @@
-"""Host shell commands that run kindling's scripts inside node containers.
+"""Host commands that run kindling's scripts, on the host or inside a node container.
 
-Each node-side script lives in components/scripts/ and is embedded whole in
-the Command's ``create`` text, so `pulumi preview` shows exactly what will run
-and policies can read it.
+A script's text travels in the Command's environment (an input, so `pulumi preview
+--diff` shows it and policies can read it); the command line itself stays short,
+so that when a step fails its error reads as the script's own message.
 """
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
+SCRIPT_VARIABLE = "KINDLING_SCRIPT"
 
 
 @cache
@@ -19,17 +21,29 @@ def script(name: str) -> str:
     return (SCRIPTS / name).read_text()
 
 
-def in_node(node: str, script_name: str, *args: str, stdin: bool = False) -> str:
-    """``docker exec`` of a script in ``node``; with ``stdin`` the Command's stdin is passed through."""
-    flags = "-i " if stdin else ""
-    quoted = " ".join(shlex.quote(a) for a in args)
-    return (
-        f"docker exec {flags}{shlex.quote(node)} /bin/sh -c {shlex.quote(script(script_name))} "
-        f"{shlex.quote(script_name)} {quoted}"
-    ).rstrip()
+@dataclass(frozen=True)
+class ScriptCommand:
+    create: str
+    environment: dict[str, str]
 
 
-def on_host(script_name: str, *args: str) -> str:
-    """A host-side script (it drives ``docker`` itself)."""
-    quoted = " ".join(shlex.quote(a) for a in args)
-    return f"/bin/sh -c {shlex.quote(script(script_name))} {shlex.quote(script_name)} {quoted}".rstrip()
+def _invocation(script_name: str, args: tuple[str, ...]) -> str:
+    # $0 is the script's name, so its messages and the policies can tell which one runs.
+    return f'/bin/sh -c "${SCRIPT_VARIABLE}" ' + " ".join(shlex.quote(a) for a in (script_name, *args))
+
+
+def in_node(node: str, script_name: str, *args: str) -> ScriptCommand:
+    """Run a node-side script in ``node``; the Command's stdin is passed through."""
+    return ScriptCommand(
+        # The host's shell expands the script's text into docker exec's arguments.
+        create=f"docker exec -i {shlex.quote(node)} {_invocation(script_name, args)}",
+        environment={SCRIPT_VARIABLE: script(script_name)},
+    )
+
+
+def on_host(script_name: str, *args: str, environment: dict[str, str] | None = None) -> ScriptCommand:
+    """Run a host-side script (it drives ``docker`` itself)."""
+    return ScriptCommand(
+        create=_invocation(script_name, args),
+        environment={SCRIPT_VARIABLE: script(script_name), **(environment or {})},
+    )

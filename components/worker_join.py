@@ -30,11 +30,18 @@ class KubeadmJoin(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeadmJoinArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kindling:index:KubeadmJoin", name, None, opts)
+        join = on_host(
+            "kubeadm-join.sh",
+            args.control_plane_node,
+            args.worker_name,
+            environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
+        )
         self.join = command.local.Command(
             f"{name}-join",
-            create=on_host(
-                "kubeadm-join.sh", args.control_plane_node, args.worker_name, script("kubeadm-join-node.sh")
-            ),
+            create=join.create,
+            environment=join.environment,
+            # A worker joins once; an edited script must not make it join again.
+            update="true",
             stdin=args.join_config,
             # A new worker container, or a re-initialised control plane, means joining again.
             triggers=[args.worker.container.id, args.control_plane_init.id],

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from components.control_plane import parse_node_versions
+from components.shell import SCRIPTS
 from kindling import catalog
 from kindling.host import DockerHost
 from kindling.spec import SpecError
@@ -172,7 +173,10 @@ def test_init_command_carries_the_config_of_its_release(stack):
     assert documents["ClusterConfiguration"]["kubernetesVersion"] == f"v{version}"
     assert documents["ClusterConfiguration"]["apiVersion"] == traits.kubeadm_api
     assert documents["KubeProxyConfiguration"]["conntrack"] == {"maxPerCore": 0}
-    assert "--skip-phases=preflight" in init.inputs["create"]
+    assert (
+        "kubeadm init --config /etc/kindling/kubeadm.yaml --skip-phases=preflight"
+        in init.inputs["environment"]["KINDLING_SCRIPT"]
+    )
     assert depends_on(deployment, init, control_plane(deployment))
     assert init.inputs["triggers"] == [control_plane(deployment).id], "a new node container is initialised again"
 
@@ -184,6 +188,26 @@ def test_single_node_cluster_removes_the_control_plane_taints_of_its_release():
     assert create_124.endswith("node-role.kubernetes.io/master node-role.kubernetes.io/control-plane")
     with_workers = init_command(deployed_with(REFERENCE, {"workers": "1"})).inputs["create"]
     assert "node-role.kubernetes.io" not in with_workers.rsplit("'", 1)[-1]
+
+
+def test_an_edited_script_never_initialises_or_joins_a_live_node_again():
+    # pulumi-command re-runs create on any input change unless the Command has an update step.
+    deployment = deployed_with(REFERENCE, {"workers": "1"})
+    (join,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
+    assert init_command(deployment).inputs["update"] == "true"
+    assert join.inputs["update"] == "true"
+    (claim,) = [c for c in deployment.of_type(COMMAND) if "free-port.sh" in c.inputs["create"]]
+    assert claim.inputs["update"] == 'printf "%s" "$PULUMI_COMMAND_STDOUT"', "the port a cluster has, it keeps"
+
+
+def test_scripts_travel_in_the_environment_so_errors_read_short():
+    deployment = deployed(REFERENCE)
+    init = init_command(deployment)
+    assert init.inputs["create"] == (
+        f'docker exec -i {REFERENCE}-control-plane /bin/sh -c "$KINDLING_SCRIPT" kubeadm-init.sh '
+        f"{REFERENCE}-control-plane node-role.kubernetes.io/master"
+    )
+    assert init.inputs["environment"]["KINDLING_SCRIPT"] == (SCRIPTS / "kubeadm-init.sh").read_text()
 
 
 def test_changing_the_kubeadm_config_replaces_the_node():
@@ -269,7 +293,8 @@ def test_no_join_credential_is_ever_an_input():
     (join,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
     (document,) = yaml.safe_load_all(join.inputs["stdin"])
     assert document["discovery"]["bootstrapToken"]["token"] == "@KINDLING_JOIN_TOKEN@"
-    assert "kubeadm token create --ttl 15m" in join.inputs["create"]
+    assert "kubeadm token create --ttl 15m" in join.inputs["environment"]["KINDLING_SCRIPT"]
+    assert "kubeadm join --config" in join.inputs["environment"]["KINDLING_NODE_SCRIPT"]
 
 
 # --- outputs and refusals ----------------------------------------------------------------------------
