@@ -375,7 +375,8 @@ def test_preloaded_images_reach_every_node_before_kubeadm():
     assert len(loads) == 2, "one load per node"
     for load in loads:
         assert load.inputs["create"].endswith(" ".join(PRELOAD))
-        assert load.inputs["triggers"][1:] == [i.outputs["imageId"] for i in images], "a changed image loads again"
+        image_ids = {i.inputs["name"]: i.outputs["imageId"] for i in images}
+        assert load.inputs["triggers"][1:] == [image_ids[n] for n in PRELOAD], "a changed image loads again"
     init = init_command(deployment)
     (control_plane_load,) = [c for c in loads if f"{REFERENCE}-control-plane" in c.inputs["create"]]
     assert depends_on(deployment, init, control_plane_load)
