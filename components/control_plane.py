@@ -14,7 +14,7 @@ import pulumi_command as command
 import yaml
 
 from components.node_container import NodeContainer
-from components.shell import in_node
+from components.shell import in_node, run_script
 
 
 @dataclass
@@ -28,12 +28,16 @@ class KubeadmControlPlaneArgs:
     api_server_port: pulumi.Input[int]
 
 
+def client_host(published_address: str) -> str:
+    """Where clients on this host reach a port published on ``published_address``."""
+    return "127.0.0.1" if published_address == "0.0.0.0" else published_address
+
+
 def kubeconfig_for_host(admin_conf: str, address: str, port: int) -> str:
     """admin.conf with its server rewritten to the API server's published host address."""
     config = yaml.safe_load(admin_conf)
-    host = "127.0.0.1" if address == "0.0.0.0" else address
     for cluster in config["clusters"]:
-        cluster["cluster"]["server"] = f"https://{host}:{port}"
+        cluster["cluster"]["server"] = f"https://{client_host(address)}:{port}"
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -58,11 +62,9 @@ class KubeadmControlPlane(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kindling:index:KubeadmControlPlane", name, None, opts)
-        init = in_node(args.node_name, "kubeadm-init.sh", args.node_name, *args.taints_to_remove)
-        self.init = command.local.Command(
+        self.init = run_script(
             f"{name}-init",
-            create=init.create,
-            environment=init.environment,
+            in_node(args.node_name, "kubeadm-init.sh", args.node_name, *args.taints_to_remove),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
             update="true",
@@ -71,22 +73,18 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             triggers=[args.node.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready]),
         )
-        read = in_node(args.node_name, "admin-kubeconfig.sh")
-        admin_conf = command.local.Command(
+        admin_conf = run_script(
             f"{name}-admin-kubeconfig",
-            create=read.create,
-            environment=read.environment,
+            in_node(args.node_name, "admin-kubeconfig.sh"),
             triggers=[self.init.id],
             # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
             logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init], additional_secret_outputs=["stdout"]),
         )
         # What the node really runs: a prebuilt image need not hold the catalog's versions.
-        report = in_node(args.node_name, "node-versions.sh")
-        reported = command.local.Command(
+        reported = run_script(
             f"{name}-node-versions",
-            create=report.create,
-            environment=report.environment,
+            in_node(args.node_name, "node-versions.sh"),
             triggers=[self.init.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
         )
@@ -96,8 +94,10 @@ class KubeadmControlPlane(pulumi.ComponentResource):
                 lambda values: kubeconfig_for_host(values[0], args.api_server_address, values[1])
             )
         )
-        host = "127.0.0.1" if args.api_server_address == "0.0.0.0" else args.api_server_address
         self.api_server_url = pulumi.Output.concat(
-            "https://", host, ":", pulumi.Output.from_input(args.api_server_port).apply(str)
+            "https://",
+            client_host(args.api_server_address),
+            ":",
+            pulumi.Output.from_input(args.api_server_port).apply(str),
         )
         self.register_outputs({"apiServerUrl": self.api_server_url, "kubeconfig": self.kubeconfig})

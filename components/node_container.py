@@ -17,7 +17,7 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from components.preloaded_images import PreloadedImages
-from components.shell import on_host
+from components.shell import on_host, run_script
 
 API_SERVER_PORT = 6443
 LABEL_CLUSTER = "kindling.cluster"
@@ -123,11 +123,9 @@ class NodeContainer(pulumi.ComponentResource):
             host_port: pulumi.Input[int]
             if args.api_server.port is None:
                 # Chosen once and kept in the state: stable across restarts, unlike a port Docker picks.
-                claim_script = on_host("free-port.sh", args.api_server.address)
-                claim = command.local.Command(
+                claim = run_script(
                     f"{name}-api-server-port",
-                    create=claim_script.create,
-                    environment=claim_script.environment,
+                    on_host("free-port.sh", args.api_server.address),
                     # Never a new port for a running cluster, even when the script is edited.
                     update='printf "%s" "$PULUMI_COMMAND_STDOUT"',
                     opts=pulumi.ResourceOptions(parent=self),
@@ -174,11 +172,9 @@ class NodeContainer(pulumi.ComponentResource):
             ),
         )
 
-        wait = on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS))
-        booted = command.local.Command(
+        booted = run_script(
             f"{name}-systemd",
-            create=wait.create,
-            environment=wait.environment,
+            on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
             triggers=[self.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
@@ -186,11 +182,9 @@ class NodeContainer(pulumi.ComponentResource):
         # What kubeadm must wait for: a booted node, with its preloaded images when it has some.
         self.ready: command.local.Command = booted
         if args.preloaded_images is not None and args.preloaded_images.names:
-            load = on_host("load-images.sh", args.name, *args.preloaded_images.names)
-            self.ready = command.local.Command(
+            self.ready = run_script(
                 f"{name}-images",
-                create=load.create,
-                environment=load.environment,
+                on_host("load-images.sh", args.name, *args.preloaded_images.names),
                 triggers=[self.container.id, *args.preloaded_images.ids],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[booted]),
             )

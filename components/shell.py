@@ -11,6 +11,9 @@ import shlex
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+import pulumi_command as command
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 SCRIPT_VARIABLE = "KINDLING_SCRIPT"
@@ -46,4 +49,11 @@ def on_host(script_name: str, *args: str, environment: dict[str, str] | None = N
     return ScriptCommand(
         create=_invocation(script_name, args),
         environment={SCRIPT_VARIABLE: script(script_name), **(environment or {})},
+    )
+
+
+def run_script(resource_name: str, script_command: ScriptCommand, **arguments: Any) -> command.local.Command:
+    """The local Command that runs ``script_command``; ``arguments`` are the Command's other arguments."""
+    return command.local.Command(
+        resource_name, create=script_command.create, environment=script_command.environment, **arguments
     )

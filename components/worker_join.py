@@ -8,7 +8,7 @@ import pulumi
 import pulumi_command as command
 
 from components.node_container import NodeContainer
-from components.shell import on_host, script
+from components.shell import on_host, run_script, script
 
 # Stand-ins in the rendered JoinConfiguration for what kubeadm-join.sh obtains
 # from the control plane just before joining (see that script).
@@ -30,16 +30,14 @@ class KubeadmJoin(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeadmJoinArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kindling:index:KubeadmJoin", name, None, opts)
-        join = on_host(
-            "kubeadm-join.sh",
-            args.control_plane_node,
-            args.worker_name,
-            environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
-        )
-        self.join = command.local.Command(
+        self.join = run_script(
             f"{name}-join",
-            create=join.create,
-            environment=join.environment,
+            on_host(
+                "kubeadm-join.sh",
+                args.control_plane_node,
+                args.worker_name,
+                environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
+            ),
             # A worker joins once; an edited script must not make it join again.
             update="true",
             stdin=args.join_config,

@@ -213,25 +213,36 @@ def _check_lib_modules(resource: Resource, _args: Any, report: ReportViolation) 
         )
 
 
-def _check_api_server_published(resource: Resource, args: Any, report: ReportViolation) -> None:
-    if resource.type != shapes.CONTAINER or shapes.is_node(resource.props) is not True:
-        return
+def _beyond_loopback(resource: Resource, args: Any, include: Callable[[Any], bool]):
+    """(index, internal port, ip or None) of each known port ``include``d and published beyond
+    loopback and the allow-list; None: no ip, so Docker binds every host interface."""
     ports = resource.get("ports") or []
     if ports is UNKNOWN:
         return
     allowed = _allowed(args)
     for index, port in enumerate(ports):
-        if port is UNKNOWN or port.get("internal") != shapes.API_SERVER_PORT:
+        if port is UNKNOWN or not include(port.get("internal")):
             continue
         ip = port.get("ip")
         if ip is UNKNOWN:
             continue
         if not ip:
+            yield index, port.get("internal"), None
+        elif not shapes.is_loopback(ip) and not any(shapes.same_address(ip, a) for a in allowed):
+            yield index, port.get("internal"), ip
+
+
+def _check_api_server_published(resource: Resource, args: Any, report: ReportViolation) -> None:
+    if resource.type != shapes.CONTAINER or shapes.is_node(resource.props) is not True:
+        return
+    for index, _, ip in _beyond_loopback(resource, args, lambda internal: internal == shapes.API_SERVER_PORT):
+        if ip is None:
             report(
                 f"ports[{index}] publishes the API server of {resource.name!r} without an ip, so Docker binds it on "
                 "every host interface. Give ip: 127.0.0.1 (kindling:apiServerAddress)."
             )
-        elif not shapes.is_loopback(ip) and not any(shapes.same_address(ip, a) for a in allowed):
+        else:
+            allowed = _allowed(args)
             report(
                 f"ports[{index}] publishes the API server of {resource.name!r} on {ip}, which is not loopback and "
                 f"not in this policy's {ALLOWED_ADDRESSES} ({', '.join(allowed) or 'empty'}). Publish it on "
@@ -249,26 +260,19 @@ def _check_published_ports(resource: Resource, args: Any, report: ReportViolatio
             f"node container {resource.name!r} uses the host's network: the API server, etcd and the kubelet "
             "would listen on every host interface. Use the cluster's bridge network (networksAdvanced)."
         )
-    ports = resource.get("ports") or []
-    if ports is UNKNOWN:
-        return
-    allowed = _allowed(args)
-    for index, port in enumerate(ports):
-        if port is UNKNOWN:
-            continue
-        internal = port.get("internal")
-        if node is not False and (internal is UNKNOWN or internal == shapes.API_SERVER_PORT):
-            continue  # maybe a node's API server port: its own policy and allow-list govern it (unknowns: at up)
-        ip = port.get("ip")
-        if ip is UNKNOWN:
-            continue
+
+    def other_than_a_nodes_api_server(internal: Any) -> bool:
+        # A node's API server port has its own policy and allow-list (unknowns: checked at up).
+        return node is False or (internal is not UNKNOWN and internal != shapes.API_SERVER_PORT)
+
+    for index, internal, ip in _beyond_loopback(resource, args, other_than_a_nodes_api_server):
         what = f"port {internal:g}" if isinstance(internal, (int, float)) else "a port"
-        if not ip:
+        if ip is None:
             report(
                 f"ports[{index}] publishes {what} of {resource.name!r} without an ip, so Docker binds it on every "
                 "host interface. Give ip: 127.0.0.1."
             )
-        elif not shapes.is_loopback(ip) and not any(shapes.same_address(ip, a) for a in allowed):
+        else:
             report(
                 f"ports[{index}] publishes {what} of {resource.name!r} on {ip}, beyond loopback. Publish it on "
                 f"127.0.0.1, or add {ip} to {ALLOWED_ADDRESSES} in the policy pack config."
