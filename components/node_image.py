@@ -9,10 +9,14 @@ the user's: it is pulled if missing and kept on destroy.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import os
+import shlex
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 BUILD_CONTEXT = Path(__file__).resolve().parent.parent / "node-image"
@@ -25,8 +29,9 @@ class NodeImageArgs:
     prebuilt: str | None = None
     base_image: str | None = None
     build_args: dict[str, str] | None = None
-    # kindling:downloads sources that are local directories: build context name -> directory.
-    artifact_directories: dict[str, str] | None = None
+    # Files of kindling:downloads sources that are local directories: path in the build
+    # context (artifacts/<source>/<upstream path>) -> the file on this machine.
+    local_artifacts: dict[str, Path] = field(default_factory=dict)
 
 
 def context_digest(context: Path = BUILD_CONTEXT) -> str:
@@ -38,14 +43,55 @@ def context_digest(context: Path = BUILD_CONTEXT) -> str:
     return digest.hexdigest()
 
 
+def _local_files_digest(local_artifacts: dict[str, Path]) -> str:
+    digest = hashlib.sha256()
+    for destination, source in sorted(local_artifacts.items()):
+        stat = source.stat()
+        digest.update(f"{destination} {source} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def image_tag(args: NodeImageArgs) -> str:
     shaping = hashlib.sha256(context_digest().encode())
     for key, value in sorted((args.build_args or {}).items()):
         shaping.update(f"{key}={value}\n".encode())
-    for key, value in sorted((args.artifact_directories or {}).items()):
-        shaping.update(f"{key}={value}\n".encode())
+    shaping.update(_local_files_digest(args.local_artifacts).encode())
     # One repository per cluster: destroying one cluster never untags an image another still runs.
     return f"kindling/{args.cluster}:v{args.kubernetes_version}-{shaping.hexdigest()[:12]}"
+
+
+def staged_contexts_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kindling" / "node-image-contexts"
+
+
+def staged_context(cluster: str, local_artifacts: dict[str, Path]) -> Path:
+    """node-image/ plus the local artifact files, as one build context (kept until they change).
+
+    Named build contexts would avoid the copy but need Docker 23 or later; this works with
+    any BuildKit. Files are hard-linked where the filesystem allows, so staging is cheap.
+    """
+    root = staged_contexts_root()
+    key = hashlib.sha256((context_digest() + _local_files_digest(local_artifacts)).encode()).hexdigest()[:16]
+    target = root / f"{cluster}-{key}"
+    if target.is_dir():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / f".{cluster}-{key}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(BUILD_CONTEXT, partial, ignore=shutil.ignore_patterns("artifacts"))
+    (partial / "artifacts").mkdir()
+    for destination, source in local_artifacts.items():
+        staged = partial / destination
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, staged)
+        except OSError:
+            shutil.copy2(source, staged)
+    partial.rename(target)
+    for stale in root.glob(f"{cluster}-*"):  # contexts of this cluster's earlier builds
+        if stale != target:
+            shutil.rmtree(stale, ignore_errors=True)
+    return target
 
 
 class NodeImage(pulumi.ComponentResource):
@@ -65,17 +111,24 @@ class NodeImage(pulumi.ComponentResource):
         else:
             build_args = dict(args.build_args or {})
             build_args["BASE_IMAGE"] = args.base_image or ""
+            context = BUILD_CONTEXT
+            if args.local_artifacts:
+                context = staged_context(args.cluster, args.local_artifacts)
+                # The staged context belongs to this stack: replaced with it, removed by destroy.
+                command.local.Command(
+                    f"{name}-staged-context",
+                    create="true",
+                    delete=f"rm -rf {shlex.quote(str(context))}",
+                    triggers=[str(context)],
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
             self.image = docker.RemoteImage(
                 name,
                 name=image_tag(args),
                 build=docker.RemoteImageBuildArgs(
-                    context=str(BUILD_CONTEXT),
+                    context=str(context),
                     dockerfile="Dockerfile",
                     build_args=build_args,
-                    additional_contexts=[
-                        f"{context}={directory}"
-                        for context, directory in sorted((args.artifact_directories or {}).items())
-                    ],
                     # Intermediate containers of a failed build are not left behind.
                     remove=True,
                     force_remove=True,

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from kindling.spec import ClusterSpec, SpecError
 
+# Docker's names for the engine's architecture -> upstream release files' names for it.
+RELEASE_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
 INSTALL_DOCKER_HINT = "install Docker (Debian/Ubuntu: apt-get install docker.io) and start the engine"
 
 
@@ -61,7 +64,7 @@ def host_problems(spec: ClusterSpec, host: DockerHost) -> list[str]:
             f"kindling:kubernetesVersion: the kubelet of Kubernetes {spec.kubernetes} does not run on a cgroup v2 "
             "host (support starts at 1.19); use a release >= 1.19 or a host booted with cgroup v1"
         )
-    if host.architecture not in ("x86_64", "amd64", "aarch64", "arm64"):
+    if host.architecture not in RELEASE_ARCHITECTURES:
         problems.append(f"the Docker engine runs on {host.architecture}; kindling builds nodes for amd64 and arm64")
     return problems
 

@@ -26,9 +26,9 @@ from components.node_network import NodeNetwork, NodeNetworkArgs
 from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
-from kindling.host import DockerHost
+from kindling.host import RELEASE_ARCHITECTURES, DockerHost
 from kindling.kubeadm_config import render_init_config, render_join_config
-from kindling.spec import ClusterSpec
+from kindling.spec import ClusterSpec, SpecError
 
 NODE_ARTIFACT_SOURCES = ("kubernetes", "containerd", "runc", "cniPlugins", "crictl", "helm")
 
@@ -37,18 +37,32 @@ def _is_directory(base: str) -> bool:
     return base.startswith(("file://", "/"))
 
 
-def artifact_context(source: str) -> str:
-    """Name of the build context (and Dockerfile stage) that holds a local directory of ``source``."""
-    return f"{source.lower()}-artifacts"
-
-
-def node_image_args(spec: ClusterSpec) -> NodeImageArgs:
+def local_artifacts(spec: ClusterSpec, architecture: str) -> dict[str, Path]:
+    """The files the image build reads from local download directories, by their path in the build
+    context; raises SpecError naming each one that is missing, before anything is created."""
+    arch = RELEASE_ARCHITECTURES[architecture]
     downloads = spec.downloads.model_dump(by_alias=True)
-    directories = {
-        artifact_context(source): downloads[source].removeprefix("file://")
-        for source in NODE_ARTIFACT_SOURCES
-        if _is_directory(downloads[source])
-    }
+    found, missing = {}, []
+    for artifact in artifacts.node_artifacts(spec):
+        base = downloads[artifact.source]
+        if not _is_directory(base):
+            continue
+        directory = Path(base.removeprefix("file://"))
+        paths = [artifact.path]
+        if artifact.checksum.startswith("file:"):
+            paths.append(artifact.checksum.removeprefix("file:"))
+        for path in (template.format(arch=arch) for template in paths):
+            if (directory / path).is_file():
+                found[f"artifacts/{artifact.source}/{path}"] = directory / path
+            else:
+                missing.append(f"kindling:downloads.{artifact.source}: {directory} has no {path}")
+    if missing:
+        raise SpecError(missing)
+    return found
+
+
+def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
+    downloads = spec.downloads.model_dump(by_alias=True)
     sources = "\n".join(
         f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
         for source in NODE_ARTIFACT_SOURCES
@@ -67,7 +81,7 @@ def node_image_args(spec: ClusterSpec) -> NodeImageArgs:
             "CONTAINERD_CONFIG_VERSION": str(catalog.containerd_config_version(spec.components.containerd)),
             "APT_MIRROR": downloads["apt"] or "",
         },
-        artifact_directories=directories,
+        local_artifacts={} if spec.node_image else local_artifacts(spec, architecture),
     )
 
 
@@ -84,6 +98,8 @@ def _sha256(text: str) -> str:
 
 
 def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
+    # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
+    image_args = node_image_args(spec, host.architecture)
     mount_lib_modules = host.has_lib_modules is not False
     if not mount_lib_modules:
         pulumi.log.warn(
@@ -100,7 +116,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     network = NodeNetwork(
         "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
     )
-    image = NodeImage("node-image", node_image_args(spec))
+    image = NodeImage("node-image", image_args)
     preloaded = (
         PreloadedImages("preloaded-images", PreloadedImagesArgs(images=list(spec.preload_images)))
         if spec.preload_images

@@ -2,18 +2,19 @@
 
 import json
 from functools import cache
+from pathlib import Path
 
 import pytest
 import yaml
 
 from components.control_plane import parse_node_versions
 from components.shell import SCRIPTS
-from kindling import catalog
+from kindling import artifacts, catalog
 from kindling.host import DockerHost
-from kindling.spec import SpecError
+from kindling.spec import SpecError, build_spec
 from kindling.versions import is_exact_version, parse_release
 from tests.pulumi_harness import FREE_PORT, Deployment, run_program
-from tests.support import stack_config, stack_names
+from tests.support import ROOT, stack_config, stack_names
 
 CONTAINER = "docker:index/container:Container"
 COMMAND = "command:local:Command"
@@ -243,6 +244,18 @@ def test_every_release_goes_through_the_cluster_provider_with_a_pinned_version(s
         assert is_exact_version(release.inputs["version"])
 
 
+def test_what_runs_in_the_cluster_goes_with_the_clusters_provider():
+    # Deleting a release asks its API server; when the cluster itself is being replaced or
+    # destroyed (its provider goes too) that server may be gone, and the release goes anyway.
+    deployment = deployed_with(REFERENCE, {"cni": "flannel"})
+    (provider,) = deployment.of_type(K8S_PROVIDER)
+    in_cluster = deployment.of_type(RELEASE) + deployment.of_type("kubernetes:core/v1:Namespace")
+    assert len(in_cluster) == 2
+    assert all(r.deleted_with == provider.urn for r in in_cluster)
+    assert provider.retain_on_delete, "deleting a provider removes nothing, and fails mid-replacement on 3.184"
+    assert not any(r.retain_on_delete for r in in_cluster), "a chart removed from a live cluster is uninstalled"
+
+
 def test_reference_stack_installs_calico_from_its_release_asset():
     deployment = deployed(REFERENCE)
     (calico,) = deployment.of_type(RELEASE)
@@ -393,3 +406,55 @@ def test_no_preloaded_images_no_load_commands():
 def test_unpinned_preloaded_image_is_refused():
     with pytest.raises(SpecError, match=r"kindling:preloadImages\[1\]: 'busybox' has no tag"):
         deployed_with(REFERENCE, {"preloadImages": json.dumps(["busybox:1.36", "busybox"])})
+
+
+# --- local artifact directories ----------------------------------------------------------------------------
+
+MIRRORED = ("kubernetes", "containerd", "runc", "cniPlugins", "crictl", "helm")
+
+
+def local_mirror(root, spec_version="1.34.0", arch="amd64"):
+    """A directory per download source, laid out like upstream, with every file the release needs."""
+    spec = build_spec({"kubernetesVersion": spec_version}, "x")
+    for artifact in artifacts.node_artifacts(spec):
+        paths = [artifact.path]
+        if artifact.checksum.startswith("file:"):
+            paths.append(artifact.checksum.removeprefix("file:"))
+        for path in paths:
+            file = root / artifact.source / path.format(arch=arch)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(f"{artifact.name} {path}\n")
+    return {source: f"file://{root / source}" for source in MIRRORED}
+
+
+def test_local_download_directories_are_staged_into_the_build_context(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    downloads = local_mirror(tmp_path / "mirror")
+    deployment = deployed_with("k8s-1-34-0", {"downloads": json.dumps(downloads)})
+    (image,) = deployment.of_type("docker:index/remoteImage:RemoteImage")
+    build = image.inputs["build"]
+    context = Path(build["context"])
+    assert context.parent == tmp_path / "cache" / "kindling" / "node-image-contexts"
+    assert (context / "Dockerfile").read_text() == (ROOT / "node-image" / "Dockerfile").read_text()
+    kubeadm = context / "artifacts/kubernetes/v1.34.0/bin/linux/amd64/kubeadm"
+    assert kubeadm.read_text() == (tmp_path / "mirror/kubernetes/v1.34.0/bin/linux/amd64/kubeadm").read_text()
+    assert (context / "artifacts/containerd/v2.1.4/containerd-2.1.4-linux-amd64.tar.gz.sha256sum").is_file()
+    assert "additionalContexts" not in build, "named build contexts need Docker 23; staging works on 20.10"
+    assert "kubernetes dir" in build["buildArgs"]["KINDLING_DOWNLOADS"]
+    assert not list((ROOT / "node-image" / "artifacts").glob("*/")), "the repository's context stays clean"
+    (owner,) = [c for c in deployment.of_type(COMMAND) if c.inputs.get("delete", "").startswith("rm -rf ")]
+    assert owner.inputs["delete"] == f"rm -rf {context}", "destroy removes the staged context"
+    assert owner.inputs["triggers"] == [str(context)]
+
+
+def test_a_missing_local_artifact_is_refused_before_anything_exists(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    downloads = local_mirror(tmp_path / "mirror")
+    (tmp_path / "mirror/runc/v1.3.0/runc.amd64").unlink()
+    with pytest.raises(SpecError, match=r"kindling:downloads\.runc: .*/mirror/runc has no v1\.3\.0/runc\.amd64"):
+        deployed_with("k8s-1-34-0", {"downloads": json.dumps(downloads)})
+
+
+def test_downloads_from_the_internet_build_from_the_repositorys_context():
+    (image,) = deployed(REFERENCE).of_type("docker:index/remoteImage:RemoteImage")
+    assert Path(image.inputs["build"]["context"]) == ROOT / "node-image"
