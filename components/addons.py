@@ -89,7 +89,9 @@ class ClusterAddons(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-cluster",
             kubeconfig=args.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self),
+            # A provider owns nothing outside Pulumi, and deleting one whose cluster is being replaced
+            # fails on Pulumi 3.184 (the engine has already closed its plugin): make the delete a no-op.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.releases = {}
         network = self._release(args.network, []) if args.network else None
@@ -99,7 +101,12 @@ class ClusterAddons(pulumi.ComponentResource):
         self.register_outputs({"releases": {name: r.version for name, r in self.releases.items()}})
 
     def _release(self, release: ReleaseSpec, depends_on: list[pulumi.Resource]) -> k8s.helm.v3.Release:
-        namespace_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        # What is installed in the cluster goes when the cluster's provider goes (the cluster is being
+        # replaced or destroyed), without calls to an API server that may be gone or unhealthy by then.
+        # A chart removed from a live cluster is still uninstalled. (The provider, not the node: Pulumi
+        # 3.184 closes a replaced provider before dependents' deletes could use it, and marks the
+        # provider, but not the delete-before-replace node, as deleted in that plan.)
+        namespace_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, deleted_with=self.provider)
         if release.namespace_labels:
             namespace = k8s.core.v1.Namespace(
                 f"{release.name}-namespace",
@@ -119,7 +126,9 @@ class ClusterAddons(pulumi.ComponentResource):
             # Wait for the release's workloads: the next release may need them (pods need a network).
             skip_await=False,
             timeout=600,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.provider, depends_on=depends_on, deleted_with=self.provider
+            ),
         )
         self.releases[release.name] = helm_release
         return helm_release

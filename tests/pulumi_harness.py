@@ -56,6 +56,8 @@ class Registration:
     provider: str
     additional_secret_outputs: list[str]
     delete_before_replace: bool
+    deleted_with: str
+    retain_on_delete: bool
     custom: bool
     secret_inputs: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -120,6 +122,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider,
                 additional_secret_outputs=secret_names,
                 delete_before_replace=request.deleteBeforeReplace,
+                deleted_with=request.deletedWith,
+                retain_on_delete=request.retainOnDelete,
                 custom=request.custom,
                 secret_inputs={key for key, value in request.object.fields.items() if _is_secret(value)},
                 outputs=outputs,
