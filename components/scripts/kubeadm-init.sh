@@ -14,6 +14,11 @@ if [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /var/lib/etcd/me
 fi
 # Preflight checks assume a machine, not a container (swap, kernel config, modules): skip them as kind does.
 kubeadm init --config /etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-token-print
+# kubeadm init mints a bootstrap token that lets anyone reaching the API server join a node for
+# 24 hours. Workers get their own 15-minute token when they join (kubeadm-join.sh): delete it.
+kubeadm token list | awk 'NR > 1 { print $1 }' | while read -r token; do
+    kubeadm token delete "$token" >/dev/null
+done
 for taint in "$@"; do
     if kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$node" \
         -o jsonpath='{.spec.taints[*].key}' | tr ' ' '\n' | grep -qx "$taint"; then
