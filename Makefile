@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint up preview kubeconfig destroy toolchain preview-all clean
+.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml)"
@@ -39,11 +39,10 @@ lint: setup
 	$(BIN)/ruff format --check .
 	shellcheck components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint .ci/*.sh .ci/run .ci/preview-all
 
-# Say what is missing, and how to get it, before doing anything.
-define require_tools
-	@command -v $(PULUMI) >/dev/null || { echo "kindling needs the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh (or: make toolchain, to build it from Go modules)"; exit 1; }
+# Say what is missing, and how to get it, before doing anything (a prerequisite listed first).
+tools:
+	@command -v $(PULUMI) >/dev/null || { echo 'kindling needs the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh (offline: eval "$$(bash .ci/pulumi-toolchain.sh)" builds it from Go modules)'; exit 1; }
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "kindling needs a running Docker engine: apt-get install docker.io && systemctl start docker (or Docker Desktop)"; exit 1; }
-endef
 
 # Use the user's Pulumi backend if they are logged in to one, else a local one; then select (or create) the stack.
 define select_stack
@@ -51,23 +50,20 @@ define select_stack
 	@$(PULUMI) stack select $(STACK) 2>/dev/null || $(PULUMI) stack init $(STACK)
 endef
 
-up: setup
-	$(require_tools)
+up: tools setup
 	$(select_stack)
 	$(PULUMI) up --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
 
-preview: setup
-	$(require_tools)
+preview: tools setup
 	$(select_stack)
 	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
 
-kubeconfig:
+kubeconfig: tools
 	@$(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp
 	@chmod 600 kubeconfig.tmp && mv kubeconfig.tmp kubeconfig
 	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
 
-destroy:
-	$(require_tools)
+destroy: tools
 	$(PULUMI) destroy --stack $(STACK)
 
 # The Pulumi CLI, language host and providers built from Go modules (see .ci/pulumi-toolchain.sh).
