@@ -88,7 +88,7 @@ class NodeContainerArgs:
     mount_lib_modules: bool
     config_sha256: str
     api_server: ApiServerPublishing | None = None
-    # Local images loaded into the node's containerd once it has booted (name, image id).
+    # Local images loaded into the node's containerd once it has booted.
     preloaded_images: PreloadedImages | None = None
 
 

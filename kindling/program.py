@@ -30,8 +30,6 @@ from kindling.host import RELEASE_ARCHITECTURES, DockerHost
 from kindling.kubeadm_config import render_init_config, render_join_config
 from kindling.spec import ClusterSpec, SpecError
 
-NODE_ARTIFACT_SOURCES = ("kubernetes", "containerd", "runc", "cniPlugins", "crictl", "helm")
-
 
 def _is_directory(base: str) -> bool:
     return base.startswith(("file://", "/"))
@@ -65,7 +63,7 @@ def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
     downloads = spec.downloads.model_dump(by_alias=True)
     sources = "\n".join(
         f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
-        for source in NODE_ARTIFACT_SOURCES
+        for source in dict.fromkeys(artifact.source for artifact in artifacts.node_artifacts(spec))
     )
     return NodeImageArgs(
         cluster=spec.name,
