@@ -37,7 +37,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	shellcheck components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint .ci/*.sh .ci/run .ci/preview-all
+	shellcheck components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
 
 # Say what is missing, and how to get it, before doing anything (a prerequisite listed first).
 tools:
