@@ -24,6 +24,8 @@ LABEL_CLUSTER = "kindling.cluster"
 LABEL_ROLE = "kindling.role"
 LABEL_CONFIG = "kindling.config-sha256"
 LABEL_LIB_MODULES = "kindling.host-lib-modules"
+LIB_MODULES_MOUNTED = "mounted"
+LIB_MODULES_ABSENT = "absent-on-host"
 SYSTEMD_BOOT_TIMEOUT_SECONDS = 180
 
 # For hosts whose capability bounding set makes `docker run --privileged`
@@ -115,7 +117,7 @@ class NodeContainer(pulumi.ComponentResource):
             LABEL_ROLE: args.role,
             # A node whose kubeadm configuration changes is replaced, not re-initialised in place.
             LABEL_CONFIG: args.config_sha256,
-            LABEL_LIB_MODULES: "mounted" if args.mount_lib_modules else "absent-on-host",
+            LABEL_LIB_MODULES: LIB_MODULES_MOUNTED if args.mount_lib_modules else LIB_MODULES_ABSENT,
         }
         ports = []
         self.api_server_host_port: pulumi.Output[int] | None = None

@@ -280,6 +280,8 @@ def test_shapes_name_what_the_program_registers():
     assert shapes.LABEL_CLUSTER == node_container.LABEL_CLUSTER
     assert shapes.LABEL_ROLE == node_container.LABEL_ROLE
     assert shapes.LABEL_LIB_MODULES == node_container.LABEL_LIB_MODULES
+    assert shapes.LIB_MODULES_MOUNTED == node_container.LIB_MODULES_MOUNTED
+    assert shapes.LIB_MODULES_ABSENT == node_container.LIB_MODULES_ABSENT
     assert shapes.API_SERVER_PORT == node_container.API_SERVER_PORT
     for script in (shapes.INIT_SCRIPT, shapes.JOIN_SCRIPT, shapes.KUBECONFIG_SCRIPT):
         assert (SCRIPTS / script).is_file(), script
