@@ -49,13 +49,24 @@ def calico_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -
     )
 
 
-def flannel_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
+# Where the chart's init container drops its flannel CNI plugin on nodes that already have one.
+UNUSED_CNI_BIN_DIR = "/opt/cni/flannel-io-bin"
+
+
+def flannel_release(
+    version: str, pod_subnet: ipaddress.IPv4Network, base: str, node_has_flannel_plugin: bool = False
+) -> ReleaseSpec:
+    values: dict[str, Any] = {"podCidr": str(pod_subnet)}
+    if node_has_flannel_plugin:
+        # The release's own CNI plugins (0.8.x, 0.9.x) carry the flannel plugin: keep that one in
+        # /opt/cni/bin, where the chart would otherwise copy flannel-io/cni-plugin's over it.
+        values["flannel"] = {"cniBinDir": UNUSED_CNI_BIN_DIR}
     return ReleaseSpec(
         name="flannel",
         chart=_release_asset(base, version, "flannel.tgz"),
         version=version,
         namespace="kube-flannel",
-        values={"podCidr": str(pod_subnet)},
+        values=values,
         # flannel's pods need host networking and privileges.
         namespace_labels={"pod-security.kubernetes.io/enforce": "privileged"},
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kindling import catalog
 from kindling.spec import ClusterSpec
 from kindling.versions import parse_release
 
@@ -75,7 +76,9 @@ def _cni_plugins(version: str) -> Artifact:
     return Artifact("cni-plugins", "cniPlugins", path, f"file:{path}.sha256", "untar:/opt/cni/bin")
 
 
-def _crictl(version: str) -> Artifact:
+def _crictl(version: str) -> Artifact | None:
+    if version == catalog.NOT_INSTALLED:
+        return None
     path = f"v{version}/crictl-v{version}-linux-{{arch}}.tar.gz"
     published = parse_release(version) >= parse_release("1.21.0")
     return Artifact("crictl", "crictl", path, f"file:{path}.sha256" if published else "pinned", "untar:/usr/local/bin")
@@ -91,7 +94,7 @@ def _helm(version: str) -> Artifact:
 def node_artifacts(spec: ClusterSpec) -> list[Artifact]:
     """Everything the node image installs from upstream releases, in install order."""
     components = spec.components
-    return [
+    chosen = [
         *_kubernetes(spec),
         _containerd(components.containerd),
         _runc(components.runc),
@@ -99,6 +102,7 @@ def node_artifacts(spec: ClusterSpec) -> list[Artifact]:
         _crictl(components.crictl),
         _helm(components.helm),
     ]
+    return [artifact for artifact in chosen if artifact is not None]
 
 
 def manifest(spec: ClusterSpec) -> str:

@@ -25,6 +25,11 @@ from kindling.versions import Version, minor_of, parse_release
 T = TypeVar("T")
 
 
+# A component version meaning "leave it out of the node": only crictl may be left out, for
+# releases whose crictl cannot be built offline (see kindling/sources.py).
+NOT_INSTALLED = "none"
+
+
 @dataclass(frozen=True)
 class Components:
     """Versions of everything installed in a node image besides Kubernetes."""
@@ -178,6 +183,23 @@ CONTAINERD_CONFIG_VERSION_RULES = (
 )
 
 
+# containerd before 1.5 gives privileged containers every capability the kernel knows
+# (WithAllCapabilities), not those of its own bounding set; a node without some of them (hosts that
+# refuse --privileged) needs runc wrapped so that it is handed only what the node has.
+CONTAINERD_GRANTS_ALL_CAPABILITIES_RULES = (
+    Rule((1, 0), (1, 5), True),
+    Rule((1, 5), None, False),
+)
+
+
+# The flannel CNI plugin shipped with containernetworking/plugins until 0.9.x; later it lives in
+# flannel-io/cni-plugin, whose copy the flannel chart installs.
+CNI_PLUGINS_SHIP_FLANNEL_RULES = (
+    Rule((0, 0), (1, 0), True),
+    Rule((1, 0), None, False),
+)
+
+
 @dataclass(frozen=True)
 class ReleaseTraits:
     """Everything kindling derives from a Kubernetes version."""
@@ -217,6 +239,16 @@ def traits_for(kubernetes: Version) -> ReleaseTraits:
 
 def containerd_config_version(containerd: str) -> int:
     return _lookup(CONTAINERD_CONFIG_VERSION_RULES, parse_release(containerd), "containerd config schema")
+
+
+def containerd_grants_all_capabilities(containerd: str) -> bool:
+    return _lookup(
+        CONTAINERD_GRANTS_ALL_CAPABILITIES_RULES, parse_release(containerd), "containerd privileged capability set"
+    )
+
+
+def cni_plugins_ship_flannel(cni_plugins: str) -> bool:
+    return _lookup(CNI_PLUGINS_SHIP_FLANNEL_RULES, parse_release(cni_plugins), "flannel CNI plugin source")
 
 
 def catalog_release(kubernetes: Version) -> Components | None:

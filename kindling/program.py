@@ -65,7 +65,7 @@ def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
         f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
         for source in dict.fromkeys(artifact.source for artifact in artifacts.node_artifacts(spec))
     )
-    return NodeImageArgs(
+    args = NodeImageArgs(
         cluster=spec.name,
         kubernetes_version=str(spec.kubernetes),
         prebuilt=spec.node_image,
@@ -81,13 +81,22 @@ def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
         },
         local_artifacts={} if spec.node_image else local_artifacts(spec, architecture),
     )
+    if catalog.containerd_grants_all_capabilities(spec.components.containerd):
+        # Only where needed: an added build argument changes the image (and so every node) of a stack.
+        args.build_args["RUNC_WITHIN_BOUNDS"] = "true"
+    return args
 
 
 def network_release(spec: ClusterSpec) -> ReleaseSpec | None:
     if spec.cni == "calico":
         return calico_release(spec.components.calico, spec.pod_subnet, spec.downloads.calico)
     if spec.cni == "flannel":
-        return flannel_release(spec.components.flannel, spec.pod_subnet, spec.downloads.flannel)
+        return flannel_release(
+            spec.components.flannel,
+            spec.pod_subnet,
+            spec.downloads.flannel,
+            node_has_flannel_plugin=catalog.cni_plugins_ship_flannel(spec.components.cni_plugins),
+        )
     return None
 
 

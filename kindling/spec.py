@@ -83,6 +83,16 @@ def _exact_version(value: str) -> str:
     return value
 
 
+def _exact_version_or_none(value: str) -> str:
+    if value == catalog.NOT_INSTALLED:
+        return value
+    if not is_exact_version(value):
+        raise ValueError(
+            f"{value!r} is neither an exact version such as 1.18.0 nor {catalog.NOT_INSTALLED!r} (leave it out)"
+        )
+    return value
+
+
 def _pinned_image(value: str) -> str:
     """Image references must carry an explicit tag or digest other than latest."""
     if "@" in value:
@@ -129,6 +139,7 @@ def _int_between(low: int, high: int | None, allowed: str):
 
 
 ExactVersion = Annotated[str, BeforeValidator(str), BeforeValidator(_exact_version)]
+OptionalTool = Annotated[str, BeforeValidator(str), BeforeValidator(_exact_version_or_none)]
 PinnedImage = Annotated[str, BeforeValidator(_pinned_image)]
 DownloadBase = Annotated[str, BeforeValidator(_download_base)]
 
@@ -148,7 +159,7 @@ class ComponentOverrides(_Model):
     containerd: ExactVersion | None = None
     runc: ExactVersion | None = None
     cni_plugins: ExactVersion | None = None
-    crictl: ExactVersion | None = None
+    crictl: OptionalTool | None = Field(None, description="cri-tools version, or none to leave crictl out")
     helm: ExactVersion | None = None
     calico: ExactVersion | None = Field(None, description="tigera-operator chart version")
     flannel: ExactVersion | None = Field(None, description="flannel chart version")
@@ -244,7 +255,7 @@ class StackConfig(_Model):
         "auto", description="Docker network for the nodes; auto is 10.<minor>.<patch>.0/24"
     )
     kube_proxy_mode: Literal["iptables", "ipvs", "nftables"] = "iptables"
-    cni: Literal["calico", "flannel", "none"] = "calico"
+    cni: Literal["calico", "flannel", "none"] = "flannel"
     charts: Annotated[list[Chart], Structured] = Field(default_factory=list)
     node_security: Literal["privileged", "capabilities"] = "privileged"
     image_repository: str = Field("registry.k8s.io", description="Registry of the control-plane images")

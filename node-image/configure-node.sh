@@ -2,11 +2,17 @@
 # Configure containerd and the kubelet for one release:
 #   $1 the cgroup driver the kubelet uses (cgroupfs or systemd): containerd must agree;
 #   $2 the pause image kubeadm expects, so containerd never pulls a second one;
-#   $3 containerd's config schema version (2 for containerd 1.x, 3 for 2.x).
+#   $3 containerd's config schema version (2 for containerd 1.x, 3 for 2.x);
+#   $4 "true" when containerd must run runc through runc-within-bounds (containerd < 1.5, see that script).
 set -eu
 driver=$1
 pause=$2
 schema=$3
+runc_within_bounds=${4:-false}
+binary_name=""
+if [ "$runc_within_bounds" = true ]; then
+    binary_name="BinaryName = \"/usr/local/lib/kindling/runc-within-bounds\""
+fi
 systemd_cgroup=false
 [ "$driver" = systemd ] && systemd_cgroup=true
 
@@ -29,6 +35,7 @@ version = 2
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   SystemdCgroup = $systemd_cgroup
+  $binary_name
 TOML
 elif [ "$schema" = 3 ]; then
     cat > /etc/containerd/config.toml <<TOML
@@ -65,5 +72,5 @@ runc --version
 kubeadm version -o short
 kubelet --version
 kubectl version --client
-crictl --version
+if command -v crictl >/dev/null; then crictl --version; fi  # left out where it cannot be built
 helm version --short

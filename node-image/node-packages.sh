@@ -13,7 +13,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
     systemd systemd-sysv dbus ca-certificates curl \
     iptables nftables ipset iproute2 ethtool socat conntrack ebtables kmod \
-    util-linux mount procps libseccomp2
+    util-linux mount procps libseccomp2 jq libcap2-bin
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 

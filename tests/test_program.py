@@ -256,8 +256,23 @@ def test_what_runs_in_the_cluster_goes_with_the_clusters_provider():
     assert not any(r.retain_on_delete for r in in_cluster), "a chart removed from a live cluster is uninstalled"
 
 
-def test_reference_stack_installs_calico_from_its_release_asset():
+def test_reference_stack_installs_flannel_by_default_keeping_the_releases_own_cni_plugin():
     deployment = deployed(REFERENCE)
+    (flannel,) = deployment.of_type(RELEASE)
+    assert flannel.inputs["chart"] == "https://github.com/flannel-io/flannel/releases/download/v0.26.7/flannel.tgz"
+    assert flannel.inputs["namespace"] == "kube-flannel"
+    assert flannel.inputs["values"]["podCidr"] == "10.244.0.0/16"
+    # CNI plugins 0.8.7 carry flannel's plugin: the chart's copy goes elsewhere, /opt/cni/bin keeps 0.8.7's.
+    assert flannel.inputs["values"]["flannel"]["cniBinDir"] != "/opt/cni/bin"
+
+
+def test_newer_releases_take_the_flannel_cni_plugin_from_the_chart():
+    (flannel,) = deployed("k8s-1-34-0").of_type(RELEASE)
+    assert "flannel" not in flannel.inputs["values"], "the chart's default cniBinDir, /opt/cni/bin"
+
+
+def test_calico_comes_from_its_release_asset():
+    deployment = deployed_with(REFERENCE, {"cni": "calico"})
     (calico,) = deployment.of_type(RELEASE)
     assert calico.inputs["chart"] == (
         "https://github.com/projectcalico/calico/releases/download/v3.18.6/tigera-operator-v3.18.6-1.tgz"
@@ -276,10 +291,10 @@ def test_extra_charts_follow_the_pod_network():
     }
     deployment = deployed_with(REFERENCE, {"charts": json.dumps([chart])})
     ingress = deployment.named("ingress")
-    calico = deployment.named("calico")
+    flannel = deployment.named("flannel")
     assert ingress.inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/ingress-nginx"}
     assert ingress.inputs["version"] == "4.0.1"
-    assert calico.urn in ingress.dependencies
+    assert flannel.urn in ingress.dependencies
 
 
 @pytest.mark.parametrize("workers", [0, 1, 3])
@@ -325,7 +340,7 @@ def test_stack_outputs():
         "runc": "1.0.0-rc92",
         "crictl": "1.18.0",
         "helm": "3.4.0",
-        "charts": {"calico": "v3.18.6-1"},
+        "charts": {"flannel": "v0.26.7"},
     }
 
 
@@ -349,6 +364,21 @@ def test_node_image_is_tagged_with_the_release_never_latest():
     assert build_args["CGROUP_DRIVER"] == "cgroupfs"
     assert build_args["PAUSE_IMAGE"] == "registry.k8s.io/pause:3.2"
     assert "containerd v1.4.0/containerd-1.4.0-linux-{arch}.tar.gz" in build_args["KINDLING_ARTIFACTS"]
+
+
+def test_containerd_before_1_5_runs_runc_within_the_nodes_capabilities():
+    (old,) = deployed(REFERENCE).of_type("docker:index/remoteImage:RemoteImage")
+    assert old.inputs["build"]["buildArgs"]["RUNC_WITHIN_BOUNDS"] == "true"
+    (new,) = deployed("k8s-1-21-1").of_type("docker:index/remoteImage:RemoteImage")
+    assert "RUNC_WITHIN_BOUNDS" not in new.inputs["build"]["buildArgs"], "containerd 1.5 passes the node's own set"
+
+
+def test_crictl_can_be_left_out_of_a_node():
+    (image,) = deployed_with(REFERENCE, {"components": json.dumps({"crictl": "none"})}).of_type(
+        "docker:index/remoteImage:RemoteImage"
+    )
+    names = [line.split()[0] for line in image.inputs["build"]["buildArgs"]["KINDLING_ARTIFACTS"].splitlines()]
+    assert names == ["kubeadm", "kubelet", "kubectl", "containerd", "runc", "cni-plugins", "helm"]
 
 
 def test_prebuilt_node_image_is_used_and_kept():

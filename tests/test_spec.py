@@ -29,7 +29,7 @@ def test_defaults_for_the_reference_release():
     assert spec.api_server_address == ipaddress.IPv4Address("127.0.0.1")
     assert spec.api_server_port == 0
     assert spec.node_subnet == ipaddress.IPv4Network("10.19.1.0/24")
-    assert spec.cni == "calico" and spec.node_security == "privileged"
+    assert spec.cni == "flannel" and spec.node_security == "privileged"
     assert spec.node_names == ["k8s-1-19-1-control-plane"]
 
 
