@@ -12,6 +12,6 @@ from kindling.program import deploy
 from kindling.spec import load_spec
 
 spec = load_spec()
-host = inspect_docker_host()
+host = inspect_docker_host(spec.control_plane_name)
 check_host(spec, host)
 deploy(spec, host, Path(__file__).resolve().parent)

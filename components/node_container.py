@@ -18,14 +18,12 @@ import pulumi_docker as docker
 
 from components.preloaded_images import PreloadedImages
 from components.shell import on_host, run_script
+from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
 
 API_SERVER_PORT = 6443
 LABEL_CLUSTER = "kindling.cluster"
 LABEL_ROLE = "kindling.role"
 LABEL_CONFIG = "kindling.config-sha256"
-LABEL_LIB_MODULES = "kindling.host-lib-modules"
-LIB_MODULES_MOUNTED = "mounted"
-LIB_MODULES_ABSENT = "absent-on-host"
 SYSTEMD_BOOT_TIMEOUT_SECONDS = 180
 
 # For hosts whose capability bounding set makes `docker run --privileged`

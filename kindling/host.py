@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
 from kindling.spec import ClusterSpec, SpecError
 
 # Docker's names for the engine's architecture -> upstream release files' names for it.
@@ -28,6 +29,30 @@ class DockerHost:
     architecture: str
     # None when the engine is remote and its filesystem cannot be inspected.
     has_lib_modules: bool | None
+    # What the cluster's existing control-plane node was created with (its label); None before it exists.
+    recorded_lib_modules: bool | None = None
+
+    @property
+    def nodes_mount_lib_modules(self) -> bool:
+        """Fixed when the cluster's first node is created: a later change on the host must not
+        change (and so replace) the nodes of a running cluster."""
+        if self.recorded_lib_modules is not None:
+            return self.recorded_lib_modules
+        return self.has_lib_modules is not False
+
+    @property
+    def lib_modules_drift(self) -> str | None:
+        """What changed on the host since the cluster was created, if anything."""
+        if self.recorded_lib_modules is None or self.has_lib_modules is None:
+            return None
+        if self.recorded_lib_modules == self.has_lib_modules:
+            return None
+        now = "has /lib/modules" if self.has_lib_modules else "no longer has /lib/modules"
+        kept = "mounted" if self.recorded_lib_modules else "not mounted"
+        return (
+            f"the Docker host now {now}; the cluster's nodes keep it {kept}, as when they were created "
+            "(destroy and up the stack to change that)"
+        )
 
 
 def _engine_is_local() -> bool:
@@ -35,8 +60,21 @@ def _engine_is_local() -> bool:
     return docker_host == "" or docker_host.startswith("unix://")
 
 
-def inspect_docker_host() -> DockerHost:
-    """Ask the Docker engine (the one DOCKER_HOST names, as the docker provider does)."""
+def _recorded_lib_modules(node: str) -> bool | None:
+    found = subprocess.run(
+        ["docker", "container", "inspect", "--format", f'{{{{index .Config.Labels "{LABEL_LIB_MODULES}"}}}}', node],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    label = found.stdout.strip() if found.returncode == 0 else ""
+    return {LIB_MODULES_MOUNTED: True, LIB_MODULES_ABSENT: False}.get(label)
+
+
+def inspect_docker_host(control_plane_node: str) -> DockerHost:
+    """Ask the Docker engine (the one DOCKER_HOST names, as the docker provider does), and the
+    cluster's control-plane node if it exists already."""
     if shutil.which("docker") is None:
         raise SpecError([f"the docker command is not installed; {INSTALL_DOCKER_HINT}"])
     result = subprocess.run(
@@ -54,6 +92,7 @@ def inspect_docker_host() -> DockerHost:
         cgroup_version=int(info.get("CgroupVersion") or 1),
         architecture=info.get("Architecture", "x86_64"),
         has_lib_modules=Path("/lib/modules").is_dir() if _engine_is_local() else None,
+        recorded_lib_modules=_recorded_lib_modules(control_plane_node),
     )
 
 

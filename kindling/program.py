@@ -107,8 +107,10 @@ def _sha256(text: str) -> str:
 def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
     image_args = node_image_args(spec, host.architecture)
-    mount_lib_modules = host.has_lib_modules is not False
-    if not mount_lib_modules:
+    mount_lib_modules = host.nodes_mount_lib_modules
+    if host.lib_modules_drift:
+        pulumi.log.warn(host.lib_modules_drift)
+    elif not mount_lib_modules:
         pulumi.log.warn(
             "this Docker host has no /lib/modules, so nodes cannot load kernel modules from it; "
             "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"

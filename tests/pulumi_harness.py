@@ -183,7 +183,7 @@ def run_program(
     )
     pulumi.runtime.set_all_config({f"kindling:{key}": value for key, value in config.items()})
     original = kindling_host.inspect_docker_host
-    kindling_host.inspect_docker_host = lambda: docker_host
+    kindling_host.inspect_docker_host = lambda control_plane_node: docker_host
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     finally:

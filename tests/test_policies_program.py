@@ -25,6 +25,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from components import node_container
 from components.shell import SCRIPTS
+from kindling import contract
 from kindling.host import DockerHost
 from policies import shapes
 from policies.kindling_policies import POLICIES, SEVERITY
@@ -279,9 +280,9 @@ def test_pack_requirements_are_pinned_to_what_the_tests_ran():
 def test_shapes_name_what_the_program_registers():
     assert shapes.LABEL_CLUSTER == node_container.LABEL_CLUSTER
     assert shapes.LABEL_ROLE == node_container.LABEL_ROLE
-    assert shapes.LABEL_LIB_MODULES == node_container.LABEL_LIB_MODULES
-    assert shapes.LIB_MODULES_MOUNTED == node_container.LIB_MODULES_MOUNTED
-    assert shapes.LIB_MODULES_ABSENT == node_container.LIB_MODULES_ABSENT
+    assert shapes.LABEL_LIB_MODULES == contract.LABEL_LIB_MODULES
+    assert shapes.LIB_MODULES_MOUNTED == contract.LIB_MODULES_MOUNTED
+    assert shapes.LIB_MODULES_ABSENT == contract.LIB_MODULES_ABSENT
     assert shapes.API_SERVER_PORT == node_container.API_SERVER_PORT
     for script in (shapes.INIT_SCRIPT, shapes.JOIN_SCRIPT, shapes.KUBECONFIG_SCRIPT):
         assert (SCRIPTS / script).is_file(), script

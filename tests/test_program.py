@@ -161,6 +161,18 @@ def test_host_without_lib_modules_gets_no_mount_and_a_warning():
     assert any("/lib/modules" in warning for warning in deployment.warnings)
 
 
+@pytest.mark.parametrize("recorded, now", [(False, True), (True, False)])
+def test_lib_modules_stays_as_the_cluster_was_created_when_the_host_changes(recorded, now):
+    # A kernel package installed on the host later must not replace the nodes of a running cluster.
+    host = DockerHost(cgroup_version=1, architecture="x86_64", has_lib_modules=now, recorded_lib_modules=recorded)
+    deployment = deployed_with(REFERENCE, {"workers": "1"}, docker_host=host)
+    for node in deployment.of_type(CONTAINER):
+        assert (mount(node, "/lib/modules") is not None) == recorded
+        assert labels(node)["kindling.host-lib-modules"] == ("mounted" if recorded else "absent-on-host")
+    (warning,) = [w for w in deployment.warnings if "/lib/modules" in w]
+    assert "keep it" in warning and "destroy" in warning
+
+
 # --- kubeadm ---------------------------------------------------------------------------------------
 
 
