@@ -8,13 +8,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean
+.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml)"
 	@echo "make preview STACK=<stack>  preview it with the policy pack"
 	@echo "make kubeconfig             write ./kubeconfig for the current stack"
 	@echo "make destroy STACK=<stack>  remove everything the stack created"
+	@echo "make bundle RELEASE=1.19.1 [OUT=dir]   build a catalog release from Go modules, offline"
+	@echo "make bundle-apply RELEASE=1.19.1 STACK=<stack>   point a stack at that bundle"
+	@echo "make e2e STACK=<stack>      a real cluster from the bundle: up, checks, restart, destroy"
 	@echo "make test | lint | setup | toolchain | preview-all"
 
 $(BIN)/python: requirements.txt requirements-dev.txt
@@ -72,6 +75,17 @@ toolchain:
 
 preview-all: setup
 	.ci/preview-all
+
+# A release built from source (bundle/): binaries, images, a download mirror and a stack fragment.
+RELEASE ?= $(shell sed -n 's/^ *kindling:kubernetesVersion: *"\{0,1\}\([0-9.]*\)"\{0,1\}/\1/p' stacks/Pulumi.$(STACK).yaml)
+bundle: setup
+	$(BIN)/python -m bundle build $(RELEASE) $(if $(OUT),--out $(OUT))
+
+bundle-apply: setup
+	$(BIN)/python -m bundle apply $(RELEASE) --stack $(STACK) $(if $(OUT),--bundle $(OUT))
+
+e2e: setup
+	$(BIN)/python -m tests.e2e.run $(STACK) $(ARGS)
 
 clean:
 	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .hypothesis kubeconfig

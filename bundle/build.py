@@ -1,0 +1,213 @@
+"""Build a release bundle: binaries from Go modules, the mirror, images, manifest and stack fragment.
+
+Steps run in the plan's order, each cached by everything that shapes it. The
+bundle directory is written beside its final place and renamed into it only
+when complete, so a failed build leaves the previous bundle (or none), never
+half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bundle import images
+from bundle.errors import BuildError
+from bundle.fragment import stack_fragment
+from bundle.gotool import GO_ARCHITECTURES
+from bundle.mirror import write_chart, write_mirror
+from bundle.plan import Plan, Step
+from bundle.recipes import RECIPES
+from bundle.workspace import Workspace
+from kindling.kubeadm_config import render_init_config
+from kindling.spec import build_spec
+
+PREREQUISITES = {
+    "gcc": "gcc (apt-get install build-essential)",
+    "pkg-config": "pkg-config (apt-get install pkg-config)",
+    "docker": "a Docker engine (apt-get install docker.io)",
+    "debootstrap": "debootstrap (apt-get install debootstrap)",
+}
+# cgo builds link these statically (runc with libseccomp) or include their headers (containerd's btrfs).
+LIBRARIES = {
+    "/usr/include/seccomp.h": "libseccomp-dev",
+    "/usr/include/btrfs/ioctl.h": "libbtrfs-dev",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    def __call__(self, message: str) -> None:
+        print(f"bundle: {message}", flush=True)
+
+
+def missing_prerequisites() -> list[str]:
+    problems = [f"needs {hint}" for tool, hint in PREREQUISITES.items() if shutil.which(tool) is None]
+    problems += [f"needs {package} ({header})" for header, package in LIBRARIES.items() if not Path(header).exists()]
+    return problems
+
+
+def build_step(workspace: Workspace, step: Step, say: Progress) -> dict[str, Path]:
+    cached = workspace.finished(step)
+    if cached is not None:
+        say(f"{step.label}: cached")
+        return cached
+    partial = workspace.output(step).with_name(workspace.output(step).name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    go = f", go{step.source.go}" if step.source else ""
+    say(f"{step.label}: building{go} (log: {workspace.log(step)})")
+    started = time.monotonic()
+    workspace.log(step).unlink(missing_ok=True)
+    files = RECIPES[step.component](workspace, step, partial)
+    say(f"{step.label}: built in {time.monotonic() - started:.0f}s")
+    return workspace.finish(step, partial, files)
+
+
+def kubeadm_images(kubeadm: Path, init_config: str, log: Path) -> list[str]:
+    """``kubeadm config images list`` for the stack's own rendered configuration."""
+    with (log.parent / "kubeadm-images.yaml").open("w") as handle:
+        handle.write(init_config)
+    listed = subprocess.run(
+        [str(kubeadm), "config", "images", "list", "--config", handle.name], capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0:
+        raise BuildError("kubeadm config images list", listed.stderr.strip().splitlines()[-5:])
+    return listed.stdout.split()
+
+
+def image_recipes(plan: Plan, built: dict[str, dict[str, Path]], kubeadm_list: list[str], base: str) -> list:
+    """An image recipe for every image kubeadm listed, and for flannel's two images."""
+    recipes = []
+    k8s = built["kubernetes"]
+    for reference in kubeadm_list:
+        name, tag = reference.rsplit("/", 1)[-1].split(":")
+        expected = {
+            "etcd": plan.step("etcd").version,
+            "coredns": plan.step("coredns").version,
+            "pause": plan.step("pause").version,
+        }.get(name, f"v{plan.release}")
+        if tag != expected:
+            raise BuildError(f"image {reference}", [f"kubeadm wants {name}:{tag}; the source facts have {expected}"])
+        if name == "kube-proxy":
+            binaries = {"/usr/local/bin/kube-proxy": k8s["kube-proxy"]}
+            packages = ("iptables", "ipset", "conntrack", "kmod", "ebtables")
+            recipes.append(images.iptables_image(reference, base, binaries, None, f"k8s.io/kubernetes {tag}", packages))
+        elif name.startswith("kube-"):
+            recipes.append(
+                images.static_image(reference, {f"/usr/local/bin/{name}": k8s[name]}, None, f"k8s.io/kubernetes {tag}")
+            )
+        elif name == "etcd":
+            binaries = {f"/usr/local/bin/{n}": p for n, p in built["etcd"].items()}
+            recipes.append(images.static_image(reference, binaries, None, f"etcd {tag}"))
+        elif name == "coredns":
+            recipes.append(
+                images.static_image(reference, {"/coredns": built["coredns"]["coredns"]}, "/coredns", f"coredns {tag}")
+            )
+        elif name == "pause":
+            recipes.append(
+                images.static_image(
+                    reference, {"/pause": built["pause"]["pause"]}, "/pause", f"pause {tag}", user="65535:65535"
+                )
+            )
+        else:
+            raise BuildError(f"image {reference}", ["kubeadm lists an image the bundle does not know how to build"])
+    values = yaml.safe_load(built["flannel"]["values.yaml"].read_text())["flannel"]
+    flannel_ref = f"{values['image']['repository']}:{values['image']['tag']}"
+    flanneld = {"/opt/bin/flanneld": built["flannel"]["flanneld"]}
+    packages = ("iptables", "iproute2", "ca-certificates", "nftables")
+    recipes.append(images.iptables_image(flannel_ref, base, flanneld, "/opt/bin/flanneld", "flanneld", packages))
+    cni_ref = f"{values['image_cni']['repository']}:{values['image_cni']['tag']}"
+    plugin = (built.get("flannel-cni") or built["cni-plugins"])["flannel"]
+    cni_version = plan.step("flannel-cni").version if "flannel-cni" in built else plan.components.cni_plugins
+    recipes.append(
+        images.ImageRecipe(
+            cni_ref,
+            f"FROM {base}\nCOPY flannel /flannel\n",
+            {"flannel": plugin},
+            f"containernetworking/plugins v{cni_version} flannel",
+        )
+    )
+    return recipes
+
+
+def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> Path:
+    if not plan.buildable:
+        raise BuildError(
+            f"bundle {plan.release}", [f"{m.component} {m.version}: {m.reason}" for m in plan.missing if not m.instead]
+        )
+    problems = missing_prerequisites()
+    if problems:
+        raise BuildError("prerequisites", problems)
+    started = time.monotonic()
+    for gap in plan.substitutions:
+        say(f"{gap.component} {gap.version}: {gap.reason}; instead: {gap.instead}")
+    built = {step.component: build_step(workspace, step, say) for step in plan.steps}
+
+    arch = GO_ARCHITECTURES.get(platform.machine(), platform.machine())
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    overrides = {"crictl": plan.crictl}
+    spec = build_spec(
+        {"kubernetesVersion": plan.release, "components": json.dumps(overrides), "cni": "flannel"}, "bundle"
+    )
+    mirror = partial / "mirror"
+    files = write_mirror(spec, built, mirror, arch)
+    files[f"flannel/{plan.components.flannel}/flannel.tgz"] = write_chart(
+        built["flannel"]["flannel.tgz"], mirror, plan.components.flannel
+    )
+
+    log = workspace.cache / "logs" / f"images-{plan.release}.log"
+    log.unlink(missing_ok=True)
+    say(f"base image: Debian {plan.debian_suite}")
+    base = images.base_image(plan.debian_suite, workspace.cache, log, images.debian_mirror())
+    listed = kubeadm_images(built["kubernetes"]["kubeadm"], render_init_config(spec), log)
+    built_images = {}
+    for recipe in image_recipes(plan, built, listed, base):
+        say(f"image {recipe.reference}")
+        built_images[recipe.reference] = {
+            "id": images.build_image(recipe, images.image_id(base), log),
+            "source": recipe.source,
+        }
+
+    final_mirror = out / "mirror"
+    manifest = _manifest(plan, files, built_images, base)
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    fragment = stack_fragment(plan, final_mirror, [*built_images], base)
+    (partial / "stack-config.yaml").write_text(yaml.safe_dump(fragment, sort_keys=False))
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)
+    say(f"bundle for Kubernetes {plan.release} in {out} ({time.monotonic() - started:.0f}s)")
+    return out
+
+
+def _manifest(plan: Plan, files: dict[str, str], built_images: dict, base: str) -> dict:
+    components = []
+    for step in plan.steps:
+        entry = {"component": step.component, "version": step.version}
+        if step.source:
+            entry.update(module=step.source.module, moduleVersion=step.source.version, go=step.source.go)
+            if step.source.go_deviates:
+                entry["upstreamGo"] = step.source.upstream_go
+        else:
+            entry.update(module="k8s.io/kubernetes", moduleVersion=step.pause_tree, compiler="gcc")
+        components.append(entry)
+    return {
+        "kubernetesVersion": plan.release,
+        "components": components,
+        "files": [{"path": path, "sha256": digest} for path, digest in sorted(files.items())],
+        "images": [{"reference": ref, **facts} for ref, facts in sorted(built_images.items())],
+        "baseImage": base,
+        "substitutions": [
+            {"component": m.component, "version": m.version, "reason": m.reason, "instead": m.instead}
+            for m in plan.substitutions
+        ],
+    }

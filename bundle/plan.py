@@ -1,0 +1,130 @@
+"""What a release bundle holds, and where each piece's source comes from (pure, no I/O).
+
+A plan joins the version catalog (which versions a release runs) with the source
+table (how each version is rebuilt from the Go module proxy). It names every
+build step, every image kubeadm and flannel need, and everything that cannot be
+had here, before anything is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kindling import catalog, sources
+from kindling.versions import parse_release
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing to build: a component at a version, from one source."""
+
+    component: str  # kubernetes, containerd, runc, cni-plugins, flannel-cni, crictl, helm, etcd, coredns, ...
+    version: str
+    source: sources.GoSource | None  # None for pause, which is C from a Kubernetes tree
+    pause_tree: str = ""  # for pause: the k8s.io/kubernetes version holding that pause tag
+
+    @property
+    def label(self) -> str:
+        return f"{self.component} {self.version}"
+
+
+@dataclass(frozen=True)
+class Missing:
+    component: str
+    version: str
+    reason: str
+    instead: str = ""  # empty: the bundle cannot be built
+
+
+@dataclass(frozen=True)
+class Plan:
+    release: str
+    components: catalog.Components
+    steps: tuple[Step, ...]
+    missing: tuple[Missing, ...] = field(default=())
+    debian_suite: str = ""
+
+    @property
+    def buildable(self) -> bool:
+        return all(item.instead for item in self.missing)
+
+    @property
+    def substitutions(self) -> tuple[Missing, ...]:
+        """What the bundle leaves out or replaces, and with what."""
+        return tuple(item for item in self.missing if item.instead)
+
+    @property
+    def crictl(self) -> str:
+        return next((s.version for s in self.steps if s.component == "crictl"), catalog.NOT_INSTALLED)
+
+    def step(self, component: str) -> Step:
+        return next(s for s in self.steps if s.component == component)
+
+
+def _lookup(table: dict, component: str, version: str, steps: list[Step], missing: list[Missing]) -> None:
+    source = table.get(version)
+    if source is None:
+        missing.append(Missing(component, version, f"no source facts for {component} {version} in kindling/sources.py"))
+    else:
+        steps.append(Step(component, version, source))
+
+
+def flannel_cni_plugin_version(cni_plugins: str) -> str:
+    """The containernetworking/plugins release whose flannel plugin the bundle ships."""
+    if catalog.cni_plugins_ship_flannel(cni_plugins):
+        return cni_plugins
+    return sources.FLANNEL_CNI_PLUGIN_FALLBACK
+
+
+def plan_release(release: str) -> Plan:
+    """Everything ``make bundle RELEASE=<release>`` builds; raises LookupError for a release outside the catalog."""
+    kubernetes = parse_release(release)
+    components = catalog.catalog_release(kubernetes)
+    if components is None:
+        raise LookupError(f"{release} is not a catalog release (known: {', '.join(catalog.known_releases())})")
+    traits = catalog.traits_for(kubernetes)
+    steps: list[Step] = []
+    missing: list[Missing] = []
+
+    k8s = sources.KUBERNETES.get(release)
+    if k8s is None:
+        missing.append(
+            Missing("kubernetes", release, f"no source facts for Kubernetes {release} in kindling/sources.py")
+        )
+    else:
+        steps.append(Step("kubernetes", release, k8s.source))
+    _lookup(sources.CONTAINERD, "containerd", components.containerd, steps, missing)
+    _lookup(sources.RUNC, "runc", components.runc, steps, missing)
+    _lookup(sources.CNI_PLUGINS, "cni-plugins", components.cni_plugins, steps, missing)
+    flannel_cni = flannel_cni_plugin_version(components.cni_plugins)
+    if flannel_cni != components.cni_plugins:
+        _lookup(sources.CNI_PLUGINS, "flannel-cni", flannel_cni, steps, missing)
+    if components.crictl in sources.CRICTL_UNAVAILABLE:
+        gap = sources.CRICTL_UNAVAILABLE[components.crictl]
+        missing.append(Missing("crictl", components.crictl, gap.reason, gap.instead))
+    else:
+        _lookup(sources.CRICTL, "crictl", components.crictl, steps, missing)
+    _lookup(sources.HELM, "helm", components.helm, steps, missing)
+    if k8s is not None:
+        _lookup(sources.ETCD, "etcd", k8s.etcd, steps, missing)
+        _lookup(sources.COREDNS, "coredns", k8s.coredns, steps, missing)
+    pause_tree = sources.PAUSE.get(traits.pause_version)
+    if pause_tree is None:
+        missing.append(Missing("pause", traits.pause_version, "no Kubernetes tree known to hold this pause tag"))
+    else:
+        steps.append(Step("pause", traits.pause_version, None, pause_tree=pause_tree))
+    _lookup(sources.FLANNEL, "flannel", components.flannel, steps, missing)
+
+    suite = sources.DEBIAN_SUITE_FOR_BASE.get(components.base_image, "")
+    if not suite:
+        missing.append(Missing("base-image", components.base_image, "no Debian suite chosen for this base image"))
+    else:
+        missing.append(
+            Missing(
+                "base-image",
+                components.base_image,
+                "Ubuntu's archive is unreachable here",
+                f"Debian {suite} made with debootstrap (components.baseImage)",
+            )
+        )
+    return Plan(release, components, tuple(steps), tuple(missing), suite)

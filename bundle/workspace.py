@@ -1,0 +1,73 @@
+"""The builder's cache: Go releases, scratch source trees, logs and finished components.
+
+Everything lives outside the repository (``~/.cache/kindling/bundle`` by default,
+``KINDLING_BUNDLE_CACHE`` to move it). A component's output is kept under a key
+made of everything that shapes it, so a warm rebuild reuses it and a changed
+fact rebuilds only what it touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bundle import gotool
+from bundle.plan import Step
+
+# Bump when a recipe changes what it produces, so cached outputs are rebuilt.
+RECIPE_REVISION = "1"
+
+
+def default_cache() -> Path:
+    configured = os.environ.get("KINDLING_BUNDLE_CACHE")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kindling" / "bundle"
+
+
+@dataclass
+class Workspace:
+    cache: Path
+
+    def go(self, version: str) -> gotool.Go:
+        return gotool.go_release(version, self.cache)
+
+    def log(self, step: Step) -> Path:
+        return self.cache / "logs" / f"{step.component}-{step.version}.log"
+
+    def scratch(self, step: Step, name: str = "src") -> Path:
+        return self.cache / "scratch" / f"{step.component}-{step.version}" / name
+
+    def step_key(self, step: Step) -> str:
+        facts = {
+            "revision": RECIPE_REVISION,
+            "component": step.component,
+            "version": step.version,
+            "source": asdict(step.source) if step.source else None,
+            "pause_tree": step.pause_tree,
+        }
+        return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+    def output(self, step: Step) -> Path:
+        return self.cache / "out" / f"{step.component}-{step.version}-{self.step_key(step)}"
+
+    def finished(self, step: Step) -> dict[str, Path] | None:
+        """The files a previous build of this exact step left, or None."""
+        marker = self.output(step) / "files.json"
+        if not marker.is_file():
+            return None
+        names = json.loads(marker.read_text())
+        return {name: self.output(step) / name for name in names}
+
+    def finish(self, step: Step, partial: Path, files: list[str]) -> dict[str, Path]:
+        """Publish a step's output atomically: a failed build never looks finished."""
+        (partial / "files.json").write_text(json.dumps(sorted(files)))
+        target = self.output(step)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        shutil.rmtree(self.scratch(step).parent, ignore_errors=True)
+        return {name: target / name for name in files}

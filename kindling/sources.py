@@ -1,0 +1,361 @@
+"""Where each catalog version's source comes from, for building a release offline.
+
+The version catalog says *which* versions a node runs; this table says how each
+of them is rebuilt from the Go module proxy: the module and the version the
+proxy serves it at, the upstream commit (for version stamps), the Go release
+upstream built it with, and the go.mod edits the module needs to build outside
+its own repository. ``bundle/`` (``make bundle``) turns these facts into binaries
+and images; nothing here runs anything.
+
+A fact that differs from upstream says so in ``deviation``. A version missing
+from a table cannot be bundled yet, and ``bundle plan`` lists it as missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GoSource:
+    """One Go module at the version upstream released, and the Go that built it."""
+
+    module: str
+    version: str  # as the Go module proxy serves it
+    go: str  # the Go release this builder uses (upstream's, or the nearest the proxy serves)
+    commit: str  # what upstream stamps into its version output (a commit, or git describe)
+    upstream_go: str = ""  # where it differs from ``go``: the release upstream used
+    evidence: str = ""  # where the Go version fact comes from
+    replaces: tuple[str, ...] = ()  # extra go.mod replace lines, "old => new version"
+    requires: tuple[str, ...] = ()  # go.mod require lines, for a module that has no go.mod
+    deviation: str = ""
+
+    @property
+    def go_deviates(self) -> bool:
+        return bool(self.upstream_go) and self.upstream_go != self.go
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A version no registry reachable here serves, and what a bundle does instead."""
+
+    reason: str
+    instead: str
+
+
+# vbom.ml is gone; the proxy refuses it. fvbommel/util is the same code under its new home.
+_VBOM_ML = "vbom.ml/util => github.com/fvbommel/util v0.0.0-20160121211510-db5cfe13f5cc"
+
+
+@dataclass(frozen=True)
+class KubernetesSource:
+    """A Kubernetes release, and the images ``kubeadm config images list`` names for it."""
+
+    source: GoSource
+    etcd: str  # image tag, e.g. 3.4.13-0
+    coredns: str  # image tag, e.g. 1.7.0 or v1.12.1
+
+
+KUBERNETES: dict[str, KubernetesSource] = {
+    "1.19.1": KubernetesSource(
+        GoSource(
+            "k8s.io/kubernetes",
+            "v1.19.1",
+            go="1.15",
+            commit="206bcadf021e76c27513500ca24182692aabd17e",
+            evidence="build/build-image/cross/VERSION v1.15.0-1 (kube-cross go1.15)",
+            replaces=(_VBOM_ML,),
+        ),
+        etcd="3.4.13-0",
+        coredns="1.7.0",
+    ),
+    "1.34.0": KubernetesSource(
+        GoSource(
+            "k8s.io/kubernetes",
+            "v1.34.0",
+            go="1.24.6",
+            commit="f28b4c9efbca5c5c0af716d9f2d5702667ee8a45",
+            evidence=".go-version",
+        ),
+        etcd="3.6.4-0",
+        coredns="v1.12.1",
+    ),
+}
+
+# containerd 1.4 predates its go.mod: vendor.conf pinned tags and commits. These are those 93 pins as
+# versions the proxy serves (each at exactly the pinned commit), and the replaces that hold back what
+# Go's minimal version selection would otherwise raise above vendor.conf.
+_CONTAINERD_1_4_0_REQUIRES = (
+    "github.com/BurntSushi/toml v0.3.1",
+    "github.com/Microsoft/go-winio v0.4.15-0.20190919025122-fc70bd9a86b5",
+    "github.com/Microsoft/hcsshim v0.8.9",
+    "github.com/beorn7/perks v1.0.1",
+    "github.com/cespare/xxhash/v2 v2.1.1",
+    "github.com/cilium/ebpf v0.0.0-20200702112145-1c8d4c9ef775",
+    "github.com/containerd/aufs v0.0.0-20191030083217-371312c1e31c",
+    "github.com/containerd/btrfs v0.0.0-20200117014249-153935315f4a",
+    "github.com/containerd/cgroups v0.0.0-20200710171044-318312a37340",
+    "github.com/containerd/console v1.0.0",
+    "github.com/containerd/continuity v0.0.0-20200710164510-efbc4488d8fe",
+    "github.com/containerd/cri v1.11.1-0.20200810101850-4e6644c8cf7f",
+    "github.com/containerd/fifo v0.0.0-20200410184934-f15a3290365b",
+    "github.com/containerd/go-cni v1.0.0",
+    "github.com/containerd/go-runc v0.0.0-20200220073739-7016d3ce2328",
+    "github.com/containerd/imgcrypt v1.0.1",
+    "github.com/containerd/ttrpc v1.0.1",
+    "github.com/containerd/typeurl v1.0.1",
+    "github.com/containerd/zfs v0.0.0-20191030014035-9abf673ca6ff",
+    "github.com/containernetworking/cni v0.7.1",
+    "github.com/containernetworking/plugins v0.7.6",
+    "github.com/containers/ocicrypt v1.0.1",
+    "github.com/coreos/go-systemd/v22 v22.1.0",
+    "github.com/cpuguy83/go-md2man/v2 v2.0.0",
+    "github.com/davecgh/go-spew v1.1.1",
+    "github.com/docker/docker v17.12.0-ce-rc1.0.20200310163718-4634ce647cf2+incompatible",
+    "github.com/docker/go-events v0.0.0-20190806004212-e31b211e4f1c",
+    "github.com/docker/go-metrics v0.0.1",
+    "github.com/docker/go-units v0.4.0",
+    "github.com/docker/spdystream v0.0.0-20160310174837-449fdfce4d96",
+    "github.com/emicklei/go-restful v2.9.5+incompatible",
+    "github.com/fsnotify/fsnotify v1.4.9",
+    "github.com/fullsailor/pkcs7 v0.0.0-20190404230743-d7302db945fa",
+    "github.com/go-logr/logr v0.2.0",
+    "github.com/godbus/dbus/v5 v5.0.3",
+    "github.com/gogo/googleapis v1.3.2",
+    "github.com/gogo/protobuf v1.3.1",
+    "github.com/golang/protobuf v1.4.2",
+    "github.com/google/go-cmp v0.4.0",
+    "github.com/google/gofuzz v1.1.0",
+    "github.com/google/uuid v1.1.1",
+    "github.com/grpc-ecosystem/go-grpc-prometheus v1.2.0",
+    "github.com/hashicorp/errwrap v1.0.0",
+    "github.com/hashicorp/go-multierror v1.0.0",
+    "github.com/hashicorp/golang-lru v0.5.3",
+    "github.com/imdario/mergo v0.3.8",
+    "github.com/json-iterator/go v1.1.10",
+    "github.com/konsorten/go-windows-terminal-sequences v1.0.3",
+    "github.com/matttproud/golang_protobuf_extensions v1.0.2-0.20181231171920-c182affec369",
+    "github.com/mistifyio/go-zfs v2.1.2-0.20190413222219-f784269be439+incompatible",
+    "github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd",
+    "github.com/modern-go/reflect2 v1.0.1",
+    "github.com/opencontainers/go-digest v1.0.0",
+    "github.com/opencontainers/image-spec v1.0.1",
+    "github.com/opencontainers/runc v1.0.0-rc92",
+    "github.com/opencontainers/runtime-spec v1.0.3-0.20200728170252-4d89ac9fbff6",
+    "github.com/opencontainers/selinux v1.6.0",
+    "github.com/pkg/errors v0.9.1",
+    "github.com/prometheus/client_golang v1.7.1",
+    "github.com/prometheus/client_model v0.2.0",
+    "github.com/prometheus/common v0.10.0",
+    "github.com/prometheus/procfs v0.1.3",
+    "github.com/russross/blackfriday/v2 v2.0.1",
+    "github.com/shurcooL/sanitized_anchor_name v1.0.0",
+    "github.com/sirupsen/logrus v1.6.0",
+    "github.com/syndtr/gocapability v0.0.0-20180916011248-d98352740cb2",
+    "github.com/tchap/go-patricia v2.2.6+incompatible",
+    "github.com/urfave/cli v1.22.2",
+    "github.com/willf/bitset v1.1.11-0.20200630133818-d5bec3311243",
+    "go.etcd.io/bbolt v1.3.5",
+    "go.opencensus.io v0.22.2",
+    "golang.org/x/crypto v0.0.0-20200622213623-75b288015ac9",
+    "golang.org/x/net v0.0.0-20200707034311-ab3426394381",
+    "golang.org/x/oauth2 v0.0.0-20191202225959-858c2ad4c8b6",
+    "golang.org/x/sync v0.0.0-20190911185100-cd5d95a43a6e",
+    "golang.org/x/sys v0.0.0-20200728102440-3e129f6d46b1",
+    "golang.org/x/text v0.3.3",
+    "golang.org/x/time v0.0.0-20191024005414-555d28b269f0",
+    "google.golang.org/genproto v0.0.0-20200526211855-cb27e3aa2013",
+    "google.golang.org/grpc v1.27.1",
+    "gopkg.in/inf.v0 v0.9.1",
+    "gopkg.in/square/go-jose.v2 v2.3.1",
+    "gopkg.in/yaml.v2 v2.2.8",
+    "gotest.tools/v3 v3.0.2",
+    "k8s.io/api v0.19.0-rc.4",
+    "k8s.io/apimachinery v0.19.0-rc.4",
+    "k8s.io/apiserver v0.19.0-rc.4",
+    "k8s.io/client-go v0.19.0-rc.4",
+    "k8s.io/cri-api v0.19.0-rc.4",
+    "k8s.io/klog/v2 v2.2.0",
+    "k8s.io/utils v0.0.0-20200729134348-d5654de09c73",
+    "sigs.k8s.io/structured-merge-diff/v3 v3.0.1-0.20200706213357-43c19bbb7fba",
+    "sigs.k8s.io/yaml v1.2.0",
+)
+
+_CONTAINERD_1_4_0_REPLACES = (
+    "github.com/Microsoft/go-winio => github.com/Microsoft/go-winio v0.4.14",
+    "github.com/fullsailor/pkcs7 => github.com/fullsailor/pkcs7 v0.0.0-20180613152042-8306686428a5",
+    "github.com/golang/protobuf => github.com/golang/protobuf v1.3.5",
+    "github.com/google/go-cmp => github.com/google/go-cmp v0.2.0",
+    "github.com/imdario/mergo => github.com/imdario/mergo v0.3.7",
+    "github.com/matttproud/golang_protobuf_extensions => github.com/matttproud/golang_protobuf_extensions v1.0.1",
+    "github.com/prometheus/client_golang => github.com/prometheus/client_golang v1.6.0",
+    "github.com/prometheus/common => github.com/prometheus/common v0.9.1",
+    "github.com/prometheus/procfs => github.com/prometheus/procfs v0.0.11",
+    "github.com/urfave/cli => github.com/urfave/cli v1.22.1",
+    "go.opencensus.io => go.opencensus.io v0.22.0",
+    "golang.org/x/sync => golang.org/x/sync v0.0.0-20181108010431-42b317875d0f",
+    "golang.org/x/sys => golang.org/x/sys v0.0.0-20200622214017-ed371f2e16b4",
+    "google.golang.org/genproto => google.golang.org/genproto v0.0.0-20200224152610-e50cd9704f63",
+    "k8s.io/utils => k8s.io/utils v0.0.0-20200414100711-2df71ebbae66",
+    "sigs.k8s.io/structured-merge-diff/v3 => sigs.k8s.io/structured-merge-diff/v3 v3.0.0",
+)
+
+CONTAINERD: dict[str, GoSource] = {
+    "1.4.0": GoSource(
+        "github.com/containerd/containerd",
+        "v1.4.0",
+        go="1.13.15",
+        commit="09814d48d50816305a8e6c1a4ae3e2bcc4ba725a",
+        evidence=".github/workflows/release.yml go-version 1.13.15",
+        requires=_CONTAINERD_1_4_0_REQUIRES,
+        replaces=_CONTAINERD_1_4_0_REPLACES,
+    ),
+    "2.1.4": GoSource(
+        "github.com/containerd/containerd/v2",
+        "v2.1.4",
+        go="1.23.11",
+        commit="75cb2b7193e4e490e9fbdc236c0e811ccaba3376",
+        evidence=".github/workflows/release.yml GO_VERSION 1.23.11",
+    ),
+}
+
+RUNC: dict[str, GoSource] = {
+    "1.0.0-rc92": GoSource(
+        "github.com/opencontainers/runc",
+        "v1.0.0-rc92",
+        go="1.13.15",
+        upstream_go="1.13.14",
+        commit="ff819c7e9184c13b7c2607fe6c30ae19403a7aff",
+        evidence="Dockerfile GO_VERSION=1.13, tagged 2020-08-05 (go1.13.14 then); the proxy serves no 1.13.14",
+    ),
+    "1.3.0": GoSource(
+        "github.com/opencontainers/runc",
+        "v1.3.0",
+        go="1.23.8",
+        commit="v1.3.0-0-g4ca628d1",
+        evidence="runc --version of the v1.3.0 release: go1.23.8",
+    ),
+}
+
+CNI_PLUGINS: dict[str, GoSource] = {
+    "0.8.7": GoSource(
+        "github.com/containernetworking/plugins",
+        "v0.8.7",
+        go="1.14.7",
+        commit="",
+        evidence="scripts/release.sh golang:1.14-alpine, tagged 2020-08-26 (go1.14.7 then)",
+    ),
+    "0.9.1": GoSource(
+        "github.com/containernetworking/plugins",
+        "v0.9.1",
+        go="1.15.8",
+        commit="",
+        evidence="scripts/release.sh golang:1.15-alpine, tagged 2021-02-05 (go1.15.8 then)",
+    ),
+    "1.7.1": GoSource(
+        "github.com/containernetworking/plugins",
+        "v1.7.1",
+        go="1.24.2",
+        commit="",
+        evidence=".github/go-version 1.24, tagged 2025-04-25 (go1.24.2 then)",
+    ),
+}
+
+# The flannel CNI plugin (the binary the flannel chart's init container copies) left
+# containernetworking/plugins after 0.9.x for flannel-io/cni-plugin, which the proxy does not
+# serve. Releases with CNI plugins 0.8/0.9 already carry it; newer ones get 0.9.1's.
+FLANNEL_CNI_PLUGIN_FALLBACK = "0.9.1"
+
+CRICTL: dict[str, GoSource] = {
+    "1.34.0": GoSource(
+        "sigs.k8s.io/cri-tools",
+        "v1.34.0",
+        go="1.24.1",
+        commit="ca0237b9fec5b675b0bb7bc96b7496e6d54f5ccb",
+        evidence="release workflow go-version-file go.mod (go 1.24.1)",
+    ),
+}
+
+_CRI_V1ALPHA2 = Unavailable(
+    reason="the proxy serves cri-tools only from 1.26.1, which speaks only the v1 CRI that containerd before 1.6 lacks",
+    instead="no crictl in the node (components.crictl: none); ctr and kubectl do its jobs",
+)
+CRICTL_UNAVAILABLE: dict[str, Unavailable] = {v: _CRI_V1ALPHA2 for v in ("1.18.0", "1.19.0", "1.21.0", "1.23.0")}
+
+HELM: dict[str, GoSource] = {
+    "3.4.0": GoSource(
+        "helm.sh/helm/v3",
+        "v3.4.0",
+        go="1.14.15",
+        upstream_go="1.14.10",
+        commit="7090a89efc8a18f3d8178bf47d2462450349a004",
+        evidence="helm version of v3.4.0: GoVersion go1.14.10; the proxy serves 1.14.7 and 1.14.15, not 1.14.10",
+        replaces=(_VBOM_ML,),
+    ),
+    "3.19.0": GoSource(
+        "helm.sh/helm/v3",
+        "v3.19.0",
+        go="1.24.7",
+        commit="3d8990f0836691f0229297773f3524598f46bda6",
+        evidence=".github/env GOLANG_VERSION=1.24, released 2025-09 (go1.24.7 then)",
+    ),
+}
+
+ETCD: dict[str, GoSource] = {
+    # 3.4's module path has no /v3, so the proxy serves the v3.4.13 commit only as a pseudo-version.
+    "3.4.13-0": GoSource(
+        "go.etcd.io/etcd",
+        "v0.5.0-alpha.5.0.20200824191128-ae9734ed278b",
+        go="1.12.17",
+        commit="ae9734ed2",
+        evidence="etcd --version of v3.4.13: Git SHA ae9734ed2, go1.12.17",
+    ),
+    "3.6.4-0": GoSource(
+        "go.etcd.io/etcd/server/v3",
+        "v3.6.4",
+        go="1.23.11",
+        commit="5400cdc",
+        evidence="go.mod toolchain go1.23.11",
+    ),
+}
+
+COREDNS: dict[str, GoSource] = {
+    "1.7.0": GoSource(
+        "github.com/coredns/coredns",
+        "v1.7.0",
+        go="1.14.4",
+        commit="f59c03d",
+        evidence="coredns -version of the v1.7.0 image: linux/amd64, go1.14.4, f59c03d",
+    ),
+    "v1.12.1": GoSource(
+        "github.com/coredns/coredns",
+        "v1.12.1",
+        go="1.24.1",
+        commit="707c7c1",
+        evidence=".go-version 1.24.1",
+    ),
+}
+
+# pause is C; its source sits in the Kubernetes release whose build/pause/Makefile has that tag.
+PAUSE: dict[str, str] = {
+    "3.2": "v1.18.2",
+    "3.10.1": "v1.34.0",
+}
+
+FLANNEL: dict[str, GoSource] = {
+    "v0.26.7": GoSource(
+        "github.com/flannel-io/flannel",
+        "v0.26.7",
+        go="1.23.8",
+        commit="",
+        evidence="Makefile GO_VERSION=1.23, tagged 2025-04-15 (go1.23.8 then)",
+    ),
+}
+
+# The node base image: Ubuntu's archive is unreachable here, Debian's is. One Debian suite per
+# catalog base image, as close in age as the archive still serves.
+DEBIAN_SUITE_FOR_BASE: dict[str, str] = {
+    "ubuntu:20.04": "bookworm",
+    "ubuntu:22.04": "bookworm",
+    "ubuntu:24.04": "bookworm",
+}
