@@ -100,6 +100,15 @@ def network_release(spec: ClusterSpec) -> ReleaseSpec | None:
     return None
 
 
+def addons_args(spec: ClusterSpec, project_dir: Path, kubeconfig: pulumi.Input[str]) -> ClusterAddonsArgs:
+    """What runs in the cluster: its pod network first, then the stack's charts."""
+    return ClusterAddonsArgs(
+        kubeconfig=kubeconfig,
+        network=network_release(spec),
+        charts=[chart_release(chart, project_dir) for chart in spec.charts],
+    )
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -186,14 +195,9 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
             )
         )
 
-    pod_network = network_release(spec)
     addons = ClusterAddons(
         "addons",
-        ClusterAddonsArgs(
-            kubeconfig=control_plane.kubeconfig,
-            network=pod_network,
-            charts=[chart_release(chart, project_dir) for chart in spec.charts],
-        ),
+        addons_args(spec, project_dir, control_plane.kubeconfig),
         opts=pulumi.ResourceOptions(depends_on=[join.join for join in joins] or [control_plane.init]),
     )
 

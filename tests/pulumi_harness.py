@@ -171,11 +171,16 @@ class _WarningLog:
 def run_program(
     stack: str,
     config: dict[str, str],
-    docker_host: kindling_host.DockerHost = DEFAULT_HOST,
+    docker_host: kindling_host.DockerHost | None = DEFAULT_HOST,
     preview: bool = False,
+    mocks: pulumi.runtime.Mocks | None = None,
 ) -> Deployment:
-    """Run __main__.py for ``stack`` with ``config`` (``kindling:`` keys without the namespace)."""
-    monitor = RecordingMonitor(KindlingMocks())
+    """Run __main__.py for ``stack`` with ``config`` (``kindling:`` keys without the namespace).
+
+    ``docker_host`` None asks the real Docker engine; ``mocks`` replaces the answering mocks
+    (the end-to-end executor performs the resources instead).
+    """
+    monitor = RecordingMonitor(mocks or KindlingMocks())
     log = _WarningLog()
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
@@ -183,7 +188,8 @@ def run_program(
     )
     pulumi.runtime.set_all_config({f"kindling:{key}": value for key, value in config.items()})
     original = kindling_host.inspect_docker_host
-    kindling_host.inspect_docker_host = lambda control_plane_node: docker_host
+    if docker_host is not None:
+        kindling_host.inspect_docker_host = lambda control_plane_node: docker_host
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     finally:

@@ -1,0 +1,222 @@
+"""What the end-to-end run checks on a real cluster, each a named pass or failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from tests.docker_readback import drift
+
+WAIT_SECONDS = 300
+DNS_NAME = "kubernetes.default.svc.cluster.local"
+
+
+class Report:
+    def __init__(self):
+        self.passed: list[str] = []
+        self.failed: list[str] = []
+        self.timings: list[str] = []
+
+    def ok(self, name: str, detail: str = "") -> None:
+        self.passed.append(name)
+        print(f"ok      {name}{': ' + detail if detail else ''}", flush=True)
+
+    def fail(self, name: str, detail: str) -> None:
+        self.failed.append(name)
+        print(f"FAILED  {name}: {detail}", flush=True)
+
+    def check(self, name: str, passed: bool, detail: str = "") -> bool:
+        if passed:
+            self.ok(name)
+        else:
+            self.fail(name, detail)
+        return passed
+
+    def time(self, name: str, seconds: float) -> None:
+        self.timings.append(f"{name} {seconds:.0f}s")
+
+    def close(self) -> int:
+        if self.timings:
+            print(f"timings: {', '.join(self.timings)}")
+        print(f"{len(self.passed)} passed, {len(self.failed)} failed")
+        return 1 if self.failed or not self.passed else 0
+
+
+def run(command: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
+
+
+def in_node(node: str, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return run(["docker", "exec", "-i", node, *command], stdin)
+
+
+def kubectl(node: str, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return in_node(node, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", *arguments, stdin=stdin)
+
+
+def waited(condition, seconds: int = WAIT_SECONDS):
+    """``condition()``'s first truthy answer within ``seconds`` (polled each second), else its last."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = condition()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(1)
+
+
+def nodes(control_plane: str) -> list[dict]:
+    found = kubectl(control_plane, "get", "nodes", "-o", "json")
+    return json.loads(found.stdout)["items"] if found.returncode == 0 else []
+
+
+def ready(node: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
+
+
+def all_ready(control_plane: str, count: int) -> bool:
+    found = nodes(control_plane)
+    return len(found) == count and all(ready(n) for n in found)
+
+
+def node_states(control_plane: str) -> dict[str, bool]:
+    return {n["metadata"]["name"]: ready(n) for n in nodes(control_plane)}
+
+
+def pods(control_plane: str, namespace: str) -> list[dict]:
+    found = kubectl(control_plane, "get", "pods", "-n", namespace, "-o", "json")
+    return json.loads(found.stdout)["items"] if found.returncode == 0 else []
+
+
+def not_running(items: list[dict]) -> list[str]:
+    return [
+        f"{p['metadata']['name']} {p['status'].get('phase')}" for p in items if p["status"].get("phase") != "Running"
+    ]
+
+
+def host_kubectl(work: Path, config: dict) -> Path:
+    base = Path(config["kindling:downloads"]["kubernetes"].removeprefix("file://"))
+    release = config["kindling:kubernetesVersion"]
+    return next(base.glob(f"v{release}/bin/linux/*/kubectl"))
+
+
+def cluster(report: Report, stack: str, release: str, kubeconfig: Path, work: Path, config: dict) -> None:
+    control_plane = f"{stack}-control-plane"
+    node_names = [control_plane, f"{stack}-worker-1"]
+    version = run([str(host_kubectl(work, config)), "--kubeconfig", str(kubeconfig), "version", "-o", "json"])
+    server = json.loads(version.stdout).get("serverVersion", {}).get("gitVersion") if version.returncode == 0 else None
+    report.check(
+        "the stack's kubeconfig reaches the API server from the host",
+        server == f"v{release}",
+        f"server says {server!r}: {version.stderr.strip()[-300:]}",
+    )
+
+    report.check("every node Ready", waited(lambda: all_ready(control_plane, 2)), f"{node_states(control_plane)}")
+    for node in nodes(control_plane):
+        info = node["status"]["nodeInfo"]
+        name = node["metadata"]["name"]
+        report.check(f"{name} runs kubelet v{release}", info["kubeletVersion"] == f"v{release}", info["kubeletVersion"])
+        containerd = _catalog(release).containerd
+        report.check(
+            f"{name} runs containerd {containerd}",
+            info["containerRuntimeVersion"] == f"containerd://{containerd}",
+            info["containerRuntimeVersion"],
+        )
+    runc_version = _catalog(release).runc
+    for name in node_names:
+        said = in_node(name, "runc", "--version").stdout
+        report.check(f"{name} runs runc {runc_version}", f"runc version {runc_version}\n" in said, said.strip())
+
+    for namespace in ("kube-system", "kube-flannel"):
+        pending = waited(lambda ns=namespace: not not_running(pods(control_plane, ns)) and pods(control_plane, ns))
+        report.check(
+            f"every {namespace} pod Running", bool(pending), ", ".join(not_running(pods(control_plane, namespace)))
+        )
+    proxy_logs = kubectl(control_plane, "logs", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "--tail", "-1")
+    report.check(
+        "kube-proxy without nf_conntrack_max errors",
+        proxy_logs.returncode == 0 and "nf_conntrack_max" not in proxy_logs.stdout + proxy_logs.stderr,
+        (proxy_logs.stdout + proxy_logs.stderr)[-300:],
+    )
+
+    dns_check(report, control_plane, config["kindling:components"]["baseImage"])
+    chart = kubectl(control_plane, "get", "configmap", "kindling-e2e", "-n", "e2e", "-o", "jsonpath={.data.release}")
+    report.check("the local chart from kindling:charts is deployed", chart.stdout == "e2e", chart.stderr.strip())
+
+
+def dns_check(report: Report, control_plane: str, image: str) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "e2e-dns", "namespace": "default"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {"name": "dns", "image": image, "imagePullPolicy": "Never", "command": ["getent", "ahostsv4", DNS_NAME]}
+            ],
+        },
+    }
+    kubectl(control_plane, "apply", "-f", "-", stdin=json.dumps(pod))
+    phase = waited(
+        lambda: (
+            kubectl(control_plane, "get", "pod", "e2e-dns", "-o", "jsonpath={.status.phase}").stdout
+            in ("Succeeded", "Failed")
+            and kubectl(control_plane, "get", "pod", "e2e-dns", "-o", "jsonpath={.status.phase}").stdout
+        ),
+        180,
+    )
+    logs = kubectl(control_plane, "logs", "e2e-dns").stdout.strip()
+    report.check(f"DNS from a pod resolves {DNS_NAME}", phase == "Succeeded" and DNS_NAME in logs, f"{phase}: {logs}")
+    kubectl(control_plane, "delete", "pod", "e2e-dns", "--wait=false")
+
+
+def readback(report: Report, containers: dict[str, dict]) -> None:
+    """Every field the program sets on a node container reads back from Docker as it was sent."""
+    for name, inputs in sorted(containers.items()):
+        inspected = run(["docker", "container", "inspect", name])
+        found = (
+            drift(inputs, json.loads(inspected.stdout)[0])
+            if inspected.returncode == 0
+            else {"inspect": inspected.stderr}
+        )
+        report.check(f"{name} reads back from Docker as the program sent it", not found, f"{found}")
+
+
+def published_port(control_plane: str) -> str:
+    return run(["docker", "port", control_plane, "6443/tcp"]).stdout.strip()
+
+
+def restart(report: Report, stack: str, kubeconfig: Path) -> None:
+    control_plane = f"{stack}-control-plane"
+    node_names = [control_plane, f"{stack}-worker-1"]
+    before = published_port(control_plane)
+    restarted = run(["docker", "restart", *node_names])
+    report.check("docker restart of every node", restarted.returncode == 0, restarted.stderr.strip())
+    back = waited(lambda: all_ready(control_plane, 2))
+    report.check("after the restart every node is Ready again", back, f"{node_states(control_plane)}")
+    report.check(
+        "the API server keeps its host port",
+        published_port(control_plane) == before,
+        f"{before} before, {published_port(control_plane)} after",
+    )
+
+
+def residue(report: Report, stack: str, work: Path) -> None:
+    containers = run(["docker", "ps", "-aq", "--filter", f"label=kindling.cluster={stack}"]).stdout.split()
+    report.check("no container left", not containers, f"{containers}")
+    networks = run(["docker", "network", "ls", "-q", "--filter", f"name=^{stack}$"]).stdout.split()
+    report.check("no network left", not networks, f"{networks}")
+    images = run(["docker", "images", "-q", f"kindling/{stack}"]).stdout.split()
+    report.check("no node image left", not images, f"{images}")
+    volumes = run(["docker", "volume", "ls", "-q", "--filter", "dangling=true"]).stdout.split()
+    report.check("no volume left", not volumes, f"{len(volumes)} dangling volumes")
+    contexts = list((Path.home() / ".cache" / "kindling" / "node-image-contexts").glob(f"{stack}-*"))
+    report.check("no staged build context left", not contexts, f"{contexts}")
+
+
+def _catalog(release: str):
+    from kindling.catalog import catalog_release
+    from kindling.versions import parse_release
+
+    return catalog_release(parse_release(release))

@@ -1,0 +1,289 @@
+"""make e2e STACK=k8s-1-19-1: a real cluster from the release bundle, checked, restarted and torn down.
+
+    python -m tests.e2e.run STACK [--keep]
+
+1. Builds (or reuses) the release bundle, and points a throwaway copy of the tree at it:
+   the stack plus one worker, flannel, a local chart, and capabilities mode where this
+   Docker host refuses --privileged.
+2. Brings the stack up: with the real engine where the docker and command provider
+   plugins are installed; else with the executor (tests/e2e/executor.py) for the node
+   resources and the real engine and kubernetes provider for the add-ons.
+3. Checks the cluster (tests/e2e/checks.py), restarts every node container and checks
+   again, tears everything down and checks that nothing is left.
+Ends with one line, "N passed, M failed"; the exit status is 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from bundle.__main__ import default_out
+from bundle.fragment import apply_fragment
+from tests.e2e import checks
+from tests.e2e.checks import Report
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLCHAIN = ROOT / ".ci" / "pulumi-toolchain.sh"
+
+
+def say(message: str) -> None:
+    print(f"e2e: {message}", flush=True)
+
+
+def toolchain_env() -> dict[str, str]:
+    """The Pulumi CLI built from Go modules, with a state backend and passphrase of the run's own."""
+    printed = subprocess.run(["bash", str(TOOLCHAIN), "--print-env"], capture_output=True, text=True, check=False)
+    if printed.returncode != 0:
+        sys.exit("e2e: the Pulumi toolchain is not built; run: bash .ci/pulumi-toolchain.sh")
+    env = dict(os.environ)
+    for line in printed.stdout.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
+    if os.environ.get("PULUMI_HOME"):
+        env["PULUMI_HOME"] = os.environ["PULUMI_HOME"]  # plugins installed by the caller win
+    return env
+
+
+def real_engine_plugins(env: dict[str, str]) -> bool:
+    listed = subprocess.run(["pulumi", "plugin", "ls"], capture_output=True, text=True, env=env, check=False).stdout
+    return all(f"{name} " in listed or f"{name}  " in listed for name in ("docker", "command"))
+
+
+def privileged_refused(image: str) -> bool:
+    """Whether this Docker host refuses --privileged ("unable to apply caps", nested sandboxes)."""
+    tried = subprocess.run(["docker", "run", "--rm", "--privileged", image, "true"], capture_output=True, text=True)
+    return tried.returncode != 0 and "caps" in tried.stderr
+
+
+def prepare(stack: str, bundle: Path, work: Path) -> tuple[dict, list[str]]:
+    """Copy the tree into ``work`` and point its stack at the bundle; returns the stack's config."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True)
+    for name in files.stdout.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, work / name)
+    for venv in (".venv", "policies/venv"):
+        (work / venv).symlink_to(ROOT / venv)
+    stack_file = work / "stacks" / f"Pulumi.{stack}.yaml"
+    fragment = yaml.safe_load((bundle / "stack-config.yaml").read_text())
+    apply_fragment(stack_file, fragment)
+    document = yaml.safe_load(stack_file.read_text())
+    config = document["config"]
+    base = config["kindling:components"]["baseImage"]
+    config["kindling:workers"] = 1
+    config["kindling:charts"] = [{"name": "e2e", "path": "tests/e2e/chart", "version": "0.1.0", "namespace": "e2e"}]
+    # The pod that asks CoreDNS needs an image with a resolver; the Debian base has getent.
+    config["kindling:preloadImages"] = [*config["kindling:preloadImages"], base]
+    if privileged_refused(base):
+        config["kindling:nodeSecurity"] = "capabilities"
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    return config, [base]
+
+
+def pulumi(args: list[str], cwd: Path, env: dict, log: Path) -> bool:
+    with log.open("a") as sink:
+        sink.write(f"\n$ pulumi {' '.join(args)}\n")
+        sink.flush()
+        result = subprocess.run(["pulumi", *args], cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    return result.returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.e2e.run")
+    parser.add_argument("stack")
+    parser.add_argument("--destroy", type=Path, metavar="WORK", help="tear down a run kept with --keep")
+    parser.add_argument("--keep", action="store_true", help="leave the cluster up (and the throwaway tree)")
+    parser.add_argument("--executor", action="store_true", help="use the executor even where the plugins exist, as CI")
+    args = parser.parse_args(argv)
+    stack = args.stack
+    if args.destroy:
+        return destroy_kept(stack, args.destroy)
+    release = str(
+        yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["kindling:kubernetesVersion"]
+    )
+    report = Report()
+    started = time.monotonic()
+
+    bundle = default_out(release)
+    say(f"bundle for Kubernetes {release}: {bundle}")
+    built = subprocess.run([sys.executable, "-m", "bundle", "build", release, "--out", str(bundle)], cwd=ROOT)
+    if built.returncode != 0:
+        report.fail("bundle", f"make bundle RELEASE={release} failed")
+        return report.close()
+    report.time("bundle", time.monotonic() - started)
+
+    env = toolchain_env()
+    work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{stack}-"))
+    env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"e2e-{os.getpid()}")
+    (work / ".state").mkdir(parents=True)
+    config, _ = prepare(stack, bundle, work)
+    engine = real_engine_plugins(env) and not args.executor
+    # Enough to tear a kept run down later (python -m tests.e2e.run STACK --destroy WORK).
+    (work / "e2e-run.json").write_text(json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]}))
+    say(
+        f"mode: {'the real engine' if engine else 'the executor for docker and command resources'}; "
+        f"nodeSecurity {config.get('kindling:nodeSecurity', 'privileged')}; work tree {work}"
+    )
+    log = work / "e2e.log"
+    kubeconfig = work / "kubeconfig"
+    up = Bringup(stack, work, env, log, kubeconfig, engine)
+    try:
+        step = time.monotonic()
+        if up.create():
+            report.ok("up", f"{time.monotonic() - step:.0f}s")
+            checks.readback(report, up.container_inputs())
+            if engine:
+                up.no_changes(report)
+            checks.cluster(report, stack, release, kubeconfig, work, config)
+            step = time.monotonic()
+            checks.restart(report, stack, kubeconfig)
+            report.time("restart", time.monotonic() - step)
+        else:
+            report.fail("up", f"see {log}")
+            subprocess.run(["tail", "-n", "40", str(log)])
+    finally:
+        if args.keep:
+            say(f"kept: {work}; tear it down with: .venv/bin/python -m tests.e2e.run {stack} --destroy {work}")
+        else:
+            step = time.monotonic()
+            report.check("destroy", up.destroy(), f"see {log}")
+            report.time("destroy", time.monotonic() - step)
+            checks.residue(report, stack, work)
+            if report.failed:
+                say(f"kept {work} for a look at what failed (e2e.log)")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+    report.time("total", time.monotonic() - started)
+    return report.close()
+
+
+def destroy_kept(stack: str, work: Path) -> int:
+    run = json.loads((work / "e2e-run.json").read_text())
+    env = toolchain_env()
+    env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=run["passphrase"])
+    report = Report()
+    up = Bringup(stack, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
+    report.check("destroy", up.destroy(), f"see {work / 'e2e.log'}")
+    checks.residue(report, stack, work)
+    if not report.failed:
+        shutil.rmtree(work, ignore_errors=True)
+    return report.close()
+
+
+class Bringup:
+    """Up and destroy of the stack in ``work``: all in the real engine, or executor then engine."""
+
+    def __init__(self, stack: str, work: Path, env: dict, log: Path, kubeconfig: Path, engine: bool):
+        self.stack, self.work, self.env, self.log, self.kubeconfig, self.engine = (
+            stack,
+            work,
+            env,
+            log,
+            kubeconfig,
+            engine,
+        )
+        self.addons = work / "tests" / "e2e" / "addons"
+        self.state = work / "executor-state.json"
+
+    def create(self) -> bool:
+        flags = ["--stack", self.stack, "--non-interactive"]
+        pack = ["--policy-pack", str(self.work / "policies")]
+        if self.engine:
+            if not (
+                pulumi(["stack", "init", *flags], self.work, self.env, self.log)
+                and pulumi(["up", "--yes", "--skip-preview", *pack, *flags], self.work, self.env, self.log)
+            ):
+                return False
+            shown = subprocess.run(
+                ["pulumi", "stack", "output", "kubeconfig", "--show-secrets", *flags[:2]],
+                cwd=self.work,
+                env=self.env,
+                capture_output=True,
+                text=True,
+            )
+            fd = os.open(self.kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(shown.stdout)
+            return shown.returncode == 0
+        with self.log.open("a") as sink:
+            phase1 = subprocess.run(
+                [sys.executable, "-m", "tests.e2e.phase1", self.stack, str(self.state), str(self.kubeconfig)],
+                cwd=self.work,
+                env=self.env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        if phase1.returncode != 0:
+            return False
+        stack_file = self.addons / f"Pulumi.{self.stack}.yaml"
+        document = yaml.safe_load((self.work / "stacks" / f"Pulumi.{self.stack}.yaml").read_text())
+        document["config"]["e2e:stack"] = self.stack
+        document["config"]["e2e:kubeconfigFile"] = str(self.kubeconfig)
+        stack_file.write_text(yaml.safe_dump(document))
+        return pulumi(["stack", "init", *flags], self.addons, self.env, self.log) and pulumi(
+            ["up", "--yes", "--skip-preview", *pack, *flags], self.addons, self.env, self.log
+        )
+
+    def container_inputs(self) -> dict[str, dict]:
+        """What the program registered for each node container, by container name."""
+        kind = "docker:index/container:Container"
+        if self.engine:
+            exported = subprocess.run(
+                ["pulumi", "stack", "export", "--stack", self.stack],
+                cwd=self.work,
+                env=self.env,
+                capture_output=True,
+                text=True,
+            )
+            resources = json.loads(exported.stdout)["deployment"]["resources"] if exported.returncode == 0 else []
+            return {r["inputs"]["name"]: r["inputs"] for r in resources if r["type"] == kind}
+        created = json.loads(self.state.read_text())
+        return {c["inputs"]["name"]: c["inputs"] for c in created if c["type"] == kind}
+
+    def no_changes(self, report: Report) -> None:
+        """Only the real engine can show it: a second up, and a refresh then up, change nothing."""
+        flags = ["--stack", self.stack, "--non-interactive", "--policy-pack", str(self.work / "policies")]
+        again = pulumi(["preview", "--expect-no-changes", *flags], self.work, self.env, self.log)
+        report.check("a second up changes nothing", again, f"see {self.log}")
+        refreshed = pulumi(
+            ["refresh", "--yes", "--stack", self.stack, "--non-interactive"], self.work, self.env, self.log
+        ) and pulumi(["preview", "--expect-no-changes", *flags], self.work, self.env, self.log)
+        report.check("refresh, then up, changes nothing", refreshed, f"see {self.log}")
+
+    def destroy(self) -> bool:
+        flags = ["--stack", self.stack, "--non-interactive", "--yes"]
+        if self.engine:
+            return pulumi(["destroy", *flags], self.work, self.env, self.log) and pulumi(
+                ["stack", "rm", *flags], self.work, self.env, self.log
+            )
+        addons_gone = True
+        if (self.addons / f"Pulumi.{self.stack}.yaml").exists():
+            addons_gone = pulumi(["destroy", *flags], self.addons, self.env, self.log)
+        nodes_gone = True
+        if self.state.exists():
+            with self.log.open("a") as sink:
+                nodes_gone = (
+                    subprocess.run(
+                        [sys.executable, "-m", "tests.e2e.phase1", "--destroy", str(self.state)],
+                        cwd=self.work,
+                        env=self.env,
+                        stdout=sink,
+                        stderr=subprocess.STDOUT,
+                    ).returncode
+                    == 0
+                )
+        return addons_gone and nodes_gone
+
+
+if __name__ == "__main__":
+    sys.exit(main())
