@@ -70,6 +70,13 @@ NODE_CAPABILITIES = (
 )
 
 
+def security_options(privileged: bool) -> list[str]:
+    """seccomp and AppArmor unconfined, listed as Docker reports them: for a privileged container
+    it adds label=disable itself, and a list that differs from Docker's would replace the node."""
+    options = ["seccomp=unconfined", "apparmor=unconfined"]
+    return [*options, "label=disable"] if privileged else options
+
+
 @dataclass(frozen=True)
 class ApiServerPublishing:
     address: str
@@ -148,8 +155,11 @@ class NodeContainer(pulumi.ComponentResource):
             privileged=privileged,
             # Without --privileged the node also needs every device; pulumi-docker 5.0 cannot set a device
             # cgroup rule, so the image's entrypoint grants them itself (possible on cgroup v1 hosts).
-            capabilities=None if privileged else docker.ContainerCapabilitiesArgs(adds=list(NODE_CAPABILITIES)),
-            security_opts=["seccomp=unconfined", "apparmor=unconfined"],
+            # As Docker reports them back (CAP_ prefix), or a refresh makes the next up replace the node.
+            capabilities=None
+            if privileged
+            else docker.ContainerCapabilitiesArgs(adds=[f"CAP_{name}" for name in NODE_CAPABILITIES]),
+            security_opts=security_options(privileged),
             cgroupns_mode="private",
             tmpfs={"/run": "", "/tmp": ""},
             volumes=[docker.ContainerVolumeArgs(container_path="/var")],
