@@ -93,6 +93,7 @@ class Go:
             "GO111MODULE": "on",
             "GOPROXY": module_proxy(),
             "GOSUMDB": "off",
+            "GOWORK": "off",  # Kubernetes' go.work joins its staging directories, absent from the module zip
             "GOFLAGS": "-mod=mod" if self.minor >= (1, 14) else "",
             "CGO_ENABLED": "1" if cgo else "0",
         }
