@@ -11,7 +11,7 @@ PULUMI ?= pulumi
 .PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e
 
 help:
-	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml)"
+	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
 	@echo "make preview STACK=<stack>  preview it with the policy pack"
 	@echo "make kubeconfig             write ./kubeconfig for the current stack"
 	@echo "make destroy STACK=<stack>  remove everything the stack created"
@@ -40,12 +40,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	shellcheck components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
+	shellcheck tools/*.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
 
-# Say what is missing, and how to get it, before doing anything (a prerequisite listed first).
+# Say what is missing, and how to get it, before doing anything (tools/prerequisites.sh).
 tools:
-	@command -v $(PULUMI) >/dev/null || { echo 'kindling needs the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh (offline: eval "$$(bash .ci/pulumi-toolchain.sh)" builds it from Go modules)'; exit 1; }
-	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "kindling needs a running Docker engine: apt-get install docker.io && systemctl start docker (or Docker Desktop)"; exit 1; }
+	@PULUMI=$(PULUMI) tools/prerequisites.sh
 
 # Use the user's Pulumi backend if they are logged in to one, else a local one; then select (or create) the stack.
 define select_stack
@@ -55,11 +54,11 @@ endef
 
 up: tools setup
 	$(select_stack)
-	$(PULUMI) up --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
+	$(PULUMI) up --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
 
 preview: tools setup
 	$(select_stack)
-	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
+	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
 
 kubeconfig: tools
 	@$(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp
@@ -67,7 +66,7 @@ kubeconfig: tools
 	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
 
 destroy: tools
-	$(PULUMI) destroy --stack $(STACK)
+	$(PULUMI) destroy --stack $(STACK) $(ARGS)
 
 # The Pulumi CLI, language host and providers built from Go modules (see .ci/pulumi-toolchain.sh).
 toolchain:
