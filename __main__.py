@@ -7,11 +7,12 @@ configuration and the host have been found sound.
 
 from pathlib import Path
 
-from kindling.host import check_host, inspect_docker_host
+from kindling.host import check_host, inspect_docker_host, place_node_network
 from kindling.program import deploy
 from kindling.spec import load_spec
 
 spec = load_spec()
-host = inspect_docker_host(spec.control_plane_name)
+host = inspect_docker_host(spec.control_plane_name, spec.name)
 check_host(spec, host)
+spec = place_node_network(spec, host)
 deploy(spec, host, Path(__file__).resolve().parent)

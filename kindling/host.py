@@ -7,6 +7,8 @@ the program with a message instead of a node that never becomes Ready.
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 import os
 import shutil
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
-from kindling.spec import ClusterSpec, SpecError
+from kindling.spec import ClusterSpec, SpecError, free_node_subnet
 
 # Docker's names for the engine's architecture -> upstream release files' names for it.
 RELEASE_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -31,6 +33,11 @@ class DockerHost:
     has_lib_modules: bool | None
     # What the cluster's existing control-plane node was created with (its label); None before it exists.
     recorded_lib_modules: bool | None = None
+    # Networks already in use here (other Docker networks, the host's routes), by what uses them;
+    # the cluster's own network is not among them.
+    taken_networks: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # (subnet, what uses it)
+    # The subnet of the cluster's own Docker network, once it exists.
+    cluster_network_subnet: ipaddress.IPv4Network | None = None
 
     @property
     def nodes_mount_lib_modules(self) -> bool:
@@ -72,9 +79,51 @@ def _recorded_lib_modules(node: str) -> bool | None:
     return {LIB_MODULES_MOUNTED: True, LIB_MODULES_ABSENT: False}.get(label)
 
 
-def inspect_docker_host(control_plane_node: str) -> DockerHost:
+def _subnets(text: str) -> list[ipaddress.IPv4Network]:
+    found = []
+    for word in text.split():
+        try:
+            network = ipaddress.ip_network(word, strict=False)
+        except ValueError:
+            continue
+        if isinstance(network, ipaddress.IPv4Network) and network.prefixlen > 0:
+            found.append(network)
+    return found
+
+
+TakenNetworks = tuple[tuple[ipaddress.IPv4Network, str], ...]
+
+
+def _networks_in_use(cluster: str) -> tuple[TakenNetworks, ipaddress.IPv4Network | None]:
+    """(subnet, user) of every Docker network and host route but the cluster's own, and the cluster's own subnet."""
+    taken: list[tuple[ipaddress.IPv4Network, str]] = []
+    own = None
+    names = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True)
+    for name in names.stdout.split():
+        shown = subprocess.run(
+            ["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for subnet in _subnets(shown.stdout):
+            if name == cluster:
+                own = subnet
+            else:
+                taken.append((subnet, f"Docker network {name}"))
+    if _engine_is_local() and shutil.which("ip"):
+        routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=False)
+        for line in routes.stdout.splitlines():
+            destination = line.split()[0] if line.split() else ""
+            for subnet in _subnets(destination):
+                if subnet != own and all(subnet != known for known, _ in taken):
+                    taken.append((subnet, f"host route {line.strip()}"))
+    return tuple(taken), own
+
+
+def inspect_docker_host(control_plane_node: str, cluster: str = "") -> DockerHost:
     """Ask the Docker engine (the one DOCKER_HOST names, as the docker provider does), and the
-    cluster's control-plane node if it exists already."""
+    cluster's control-plane node and network if they exist already."""
     if shutil.which("docker") is None:
         raise SpecError([f"the docker command is not installed; {INSTALL_DOCKER_HINT}"])
     result = subprocess.run(
@@ -93,6 +142,7 @@ def inspect_docker_host(control_plane_node: str) -> DockerHost:
         architecture=info.get("Architecture", "x86_64"),
         has_lib_modules=Path("/lib/modules").is_dir() if _engine_is_local() else None,
         recorded_lib_modules=_recorded_lib_modules(control_plane_node),
+        **dict(zip(("taken_networks", "cluster_network_subnet"), _networks_in_use(cluster), strict=True)),
     )
 
 
@@ -106,6 +156,29 @@ def host_problems(spec: ClusterSpec, host: DockerHost) -> list[str]:
     if host.architecture not in RELEASE_ARCHITECTURES:
         problems.append(f"the Docker engine runs on {host.architecture}; kindling builds nodes for amd64 and arm64")
     return problems
+
+
+def place_node_network(spec: ClusterSpec, host: DockerHost) -> ClusterSpec:
+    """The spec with the node subnet this host can give the cluster.
+
+    ``auto`` keeps the subnet of the cluster's existing network (fixed when it was created), or takes
+    the first automatic subnet that neither the cluster's own networks nor anything on the host uses.
+    A subnet the stack names itself must be free on the host.
+    """
+    if spec.node_subnet_auto:
+        if host.cluster_network_subnet is not None:
+            return dataclasses.replace(spec, node_subnet=host.cluster_network_subnet)
+        in_use = [spec.pod_subnet, spec.service_subnet, *(subnet for subnet, _ in host.taken_networks)]
+        chosen = free_node_subnet(spec.kubernetes, in_use)
+        if chosen is None:
+            raise SpecError(["kindling:nodeSubnet: no automatic subnet is free on this host; give one"])
+        return dataclasses.replace(spec, node_subnet=chosen)
+    clashes = [what for subnet, what in host.taken_networks if subnet.overlaps(spec.node_subnet)]
+    if clashes:
+        raise SpecError(
+            [f"kindling:nodeSubnet: {spec.node_subnet} overlaps {clashes[0]}; choose a free subnet or auto"]
+        )
+    return spec
 
 
 def check_host(spec: ClusterSpec, host: DockerHost) -> None:

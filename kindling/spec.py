@@ -15,6 +15,7 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -299,6 +300,7 @@ class ClusterSpec:
     pod_subnet: ipaddress.IPv4Network
     service_subnet: ipaddress.IPv4Network
     node_subnet: ipaddress.IPv4Network
+    node_subnet_auto: bool  # chosen by kindling: the host may still move it (kindling/host.py)
     kube_proxy_mode: str
     cni: str
     charts: tuple[Chart, ...]
@@ -394,8 +396,19 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     return config
 
 
-def _auto_node_subnet(kubernetes: Version) -> ipaddress.IPv4Network:
-    return ipaddress.IPv4Network(f"10.{kubernetes.minor}.{kubernetes.patch}.0/24")
+def auto_node_subnets(kubernetes: Version) -> Iterator[ipaddress.IPv4Network]:
+    """Candidates for ``nodeSubnet: auto``, best first: 10.<minor>.<patch>.0/24, so that stacks of
+    different releases run side by side, then the /24s of 10.255.0.0/16 and 172.31.0.0/16."""
+    yield ipaddress.IPv4Network(f"10.{kubernetes.minor % 256}.{kubernetes.patch % 256}.0/24")
+    for block in ("10.255.0.0/16", "172.31.0.0/16"):
+        yield from ipaddress.IPv4Network(block).subnets(new_prefix=24)
+
+
+def free_node_subnet(
+    kubernetes: Version, taken: list[ipaddress.IPv4Network]
+) -> ipaddress.IPv4Network | None:
+    """The first automatic node subnet that overlaps none of ``taken``."""
+    return next((c for c in auto_node_subnets(kubernetes) if not any(c.overlaps(n) for n in taken)), None)
 
 
 def _resolve_components(config: StackConfig, kubernetes: Version, problems: list[str]) -> catalog.Components | None:
@@ -459,7 +472,12 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
             f"{kubernetes} without feature gates; allowed: {', '.join(traits.kube_proxy_modes)}"
         )
 
-    node_subnet = _auto_node_subnet(kubernetes) if config.node_subnet == "auto" else config.node_subnet
+    node_subnet = config.node_subnet
+    if node_subnet == "auto":
+        # Never one the cluster's own pod or service network overlaps (10.96.0.0/12 holds 10.96-10.111).
+        node_subnet = free_node_subnet(kubernetes, [config.pod_subnet, config.service_subnet])
+        if node_subnet is None:
+            raise SpecError([f"{NAMESPACE}:nodeSubnet: no automatic subnet is free of the pod and service subnets"])
     _check_subnets(
         {"podSubnet": config.pod_subnet, "serviceSubnet": config.service_subnet, "nodeSubnet": node_subnet},
         problems,
@@ -486,6 +504,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         pod_subnet=config.pod_subnet,
         service_subnet=config.service_subnet,
         node_subnet=node_subnet,
+        node_subnet_auto=config.node_subnet == "auto",
         kube_proxy_mode=config.kube_proxy_mode,
         cni=config.cni,
         charts=tuple(config.charts),

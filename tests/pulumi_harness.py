@@ -189,7 +189,7 @@ def run_program(
     pulumi.runtime.set_all_config({f"kindling:{key}": value for key, value in config.items()})
     original = kindling_host.inspect_docker_host
     if docker_host is not None:
-        kindling_host.inspect_docker_host = lambda control_plane_node: docker_host
+        kindling_host.inspect_docker_host = lambda *node_and_cluster: docker_host
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     finally:

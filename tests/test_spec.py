@@ -249,3 +249,14 @@ def test_any_unpinned_chart_is_refused(version):
     if version is not None:
         chart["version"] = version
     assert_refused({"kubernetesVersion": "1.19.1", "charts": json.dumps([chart])}, "charts[0]")
+
+
+def test_the_automatic_node_subnet_never_overlaps_the_clusters_own_networks():
+    components = {"containerd": "1.7.15", "runc": "1.1.12", "cniPlugins": "1.4.1", "crictl": "1.29.0",
+                  "helm": "3.15.0", "calico": "v3.28.5", "baseImage": "ubuntu:22.04"}  # fmt: skip
+    # 10.<minor>.<patch>.0/24 would be 10.99.0.0/24, inside the default service subnet 10.96.0.0/12.
+    spec = build_spec({"kubernetesVersion": "1.99.0", "components": json.dumps(components)}, "k8s-1-99-0")
+    assert not spec.node_subnet.overlaps(spec.service_subnet) and not spec.node_subnet.overlaps(spec.pod_subnet)
+    assert spec.node_subnet == ipaddress.IPv4Network("10.255.0.0/24") and spec.node_subnet_auto
+    catalog_stack = build_spec({"kubernetesVersion": "1.19.1"}, "k8s-1-19-1")
+    assert catalog_stack.node_subnet == ipaddress.IPv4Network("10.19.1.0/24"), "existing stacks keep their subnet"

@@ -1,0 +1,41 @@
+"""Where on the Docker host the cluster's network goes: kindling/host.py's place_node_network."""
+
+import ipaddress
+
+import pytest
+
+from kindling.host import DockerHost, place_node_network
+from kindling.spec import SpecError, build_spec
+
+NET = ipaddress.IPv4Network
+
+
+def host(taken=(), own=None):
+    return DockerHost(1, "x86_64", True, taken_networks=tuple(taken), cluster_network_subnet=own)
+
+
+def reference(**config):
+    return build_spec({"kubernetesVersion": "1.19.1", **config}, "k8s-1-19-1")
+
+
+def test_auto_takes_the_release_subnet_when_the_host_has_it_free():
+    assert place_node_network(reference(), host()).node_subnet == NET("10.19.1.0/24")
+
+
+def test_auto_moves_off_a_subnet_a_docker_network_or_a_route_uses():
+    taken = [(NET("10.19.0.0/16"), "host route 10.19.0.0/16 dev tun0"), (NET("10.255.0.0/24"), "Docker network x")]
+    assert place_node_network(reference(), host(taken)).node_subnet == NET("10.255.1.0/24")
+
+
+def test_an_existing_cluster_keeps_its_network_whatever_appeared_since():
+    # Fixed when the network was created: a VPN route added later must not move (replace) the cluster.
+    taken = [(NET("10.19.0.0/16"), "host route 10.19.0.0/16 dev tun0")]
+    assert place_node_network(reference(), host(taken, own=NET("10.19.1.0/24"))).node_subnet == NET("10.19.1.0/24")
+
+
+def test_a_named_subnet_in_use_on_the_host_is_refused_naming_its_user():
+    with pytest.raises(SpecError) as refused:
+        place_node_network(reference(nodeSubnet="172.18.0.0/24"), host([(NET("172.18.0.0/16"), "Docker network kind")]))
+    assert refused.value.problems == [
+        "kindling:nodeSubnet: 172.18.0.0/24 overlaps Docker network kind; choose a free subnet or auto"
+    ]
