@@ -1,5 +1,7 @@
 """The README tells the truth about stacks, configuration keys and set-up."""
 
+import re
+
 import yaml
 
 from kindling import catalog
@@ -40,3 +42,12 @@ def test_the_two_set_up_commands_are_the_ones_ci_and_make_know():
     assert "make test " in README
     ci = (ROOT / ".ci" / "run").read_text()
     assert "\nmake test\n" in ci, ".ci/run must run the README's test command"
+
+
+def test_every_make_command_the_readme_shows_exists():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.MULTILINE))
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.DOTALL)
+    shown = {word for block in blocks for word in re.findall(r"(?:^|\s)make ([a-z][a-z0-9-]*)", block)}
+    assert shown, "the README shows make commands"
+    assert shown <= targets, f"the README shows make targets the Makefile lacks: {sorted(shown - targets)}"
