@@ -404,9 +404,7 @@ def auto_node_subnets(kubernetes: Version) -> Iterator[ipaddress.IPv4Network]:
         yield from ipaddress.IPv4Network(block).subnets(new_prefix=24)
 
 
-def free_node_subnet(
-    kubernetes: Version, taken: list[ipaddress.IPv4Network]
-) -> ipaddress.IPv4Network | None:
+def free_node_subnet(kubernetes: Version, taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network | None:
     """The first automatic node subnet that overlaps none of ``taken``."""
     return next((c for c in auto_node_subnets(kubernetes) if not any(c.overlaps(n) for n in taken)), None)
 

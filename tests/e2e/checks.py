@@ -183,6 +183,22 @@ def readback(report: Report, containers: dict[str, dict]) -> None:
         report.check(f"{name} reads back from Docker as the program sent it", not found, f"{found}")
 
 
+def versions(report: Report, release: str, reported: dict, config: dict) -> None:
+    """The stack's versions output names exactly the catalog's versions (crictl left out of a bundle)."""
+    components = _catalog(release)
+    crictl = config["kindling:components"].get("crictl", components.crictl)
+    expected = {
+        "kubernetes": release,
+        "kubeadm": release,
+        "containerd": components.containerd,
+        "runc": components.runc,
+        "crictl": "not installed" if crictl == "none" else crictl,
+        "helm": components.helm,
+        "charts": {"flannel": components.flannel, "e2e": "0.1.0"},
+    }
+    report.check("the versions output is exact", reported == expected, f"{reported} != {expected}")
+
+
 def published_port(control_plane: str) -> str:
     return run(["docker", "port", control_plane, "6443/tcp"]).stdout.strip()
 

@@ -10,6 +10,7 @@ kubeconfig to KUBECONFIG_FILE (mode 600).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -34,6 +35,9 @@ def create(stack: str, state_file: str, kubeconfig_file: str) -> int:
     descriptor = os.open(kubeconfig_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(kubeconfig)
+    versions, _ = deployment.output("versions")
+    with open(os.path.join(os.path.dirname(kubeconfig_file), "versions.json"), "w") as handle:
+        json.dump(versions, handle)
     for warning in deployment.warnings:
         print(f"phase1: warning: {warning}", file=sys.stderr)
     print(f"phase1: created {len(executor.created)} resources; {len(executor.deferred)} left to the real engine")

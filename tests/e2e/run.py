@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if up.create():
             report.ok("up", f"{time.monotonic() - step:.0f}s")
             checks.readback(report, up.container_inputs())
+            checks.versions(report, release, up.versions(), config)
             if engine:
                 up.no_changes(report)
             checks.cluster(report, stack, release, kubeconfig, work, config)
@@ -249,6 +250,20 @@ class Bringup:
             return {r["inputs"]["name"]: r["inputs"] for r in resources if r["type"] == kind}
         created = json.loads(self.state.read_text())
         return {c["inputs"]["name"]: c["inputs"] for c in created if c["type"] == kind}
+
+    def versions(self) -> dict:
+        """The stack's versions output: what the control-plane node reports it runs, and the charts."""
+        if self.engine:
+            shown = subprocess.run(
+                ["pulumi", "stack", "output", "versions", "--json", "--stack", self.stack],
+                cwd=self.work,
+                env=self.env,
+                capture_output=True,
+                text=True,
+            )
+            return json.loads(shown.stdout) if shown.returncode == 0 else {}
+        found = self.work / "versions.json"
+        return json.loads(found.read_text()) if found.exists() else {}
 
     def no_changes(self, report: Report) -> None:
         """Only the real engine can show it: a second up, and a refresh then up, change nothing."""
