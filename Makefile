@@ -65,8 +65,14 @@ kubeconfig: tools
 	@chmod 600 kubeconfig.tmp && mv kubeconfig.tmp kubeconfig
 	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
 
+# After the cluster, the stack goes too (KEEP_STACK=1 keeps it), and with it the encryption salt that
+# pulumi stack init wrote into the stack file, unless the file holds secrets that need it.
 destroy: tools
 	$(PULUMI) destroy --stack $(STACK) $(ARGS)
+	@if [ -z "$(KEEP_STACK)" ]; then \
+		$(PULUMI) stack rm --stack $(STACK) --preserve-config --yes && \
+		{ grep -q 'secure:' stacks/Pulumi.$(STACK).yaml || sed -i '/^encryptionsalt: /d' stacks/Pulumi.$(STACK).yaml; }; \
+	fi
 
 # The Pulumi CLI, language host and providers built from Go modules (see .ci/pulumi-toolchain.sh).
 toolchain:
