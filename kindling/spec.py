@@ -247,8 +247,8 @@ class StackConfig(_Model):
     api_server_address: ipaddress.IPv4Address = Field(
         ipaddress.IPv4Address("127.0.0.1"), description="Host address the API server port is published on"
     )
-    api_server_port: Annotated[int, _int_between(0, 65535, "0 (Docker picks a free port) or 1-65535")] = Field(
-        0, description="Host port for the API server; 0 lets Docker pick a free one"
+    api_server_port: Annotated[int, _int_between(0, 65535, "0 (a free port, picked once) or 1-65535")] = Field(
+        0, description="Host port for the API server; 0 picks a free one once, when the cluster is created"
     )
     pod_subnet: ipaddress.IPv4Network = Field(ipaddress.IPv4Network("10.244.0.0/16"))
     service_subnet: ipaddress.IPv4Network = Field(ipaddress.IPv4Network("10.96.0.0/12"))

@@ -16,7 +16,9 @@ fi
 kubeadm init --config /etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-token-print
 # kubeadm init mints a bootstrap token that lets anyone reaching the API server join a node for
 # 24 hours. Workers get their own 15-minute token when they join (kubeadm-join.sh): delete it.
-kubeadm token list | awk 'NR > 1 { print $1 }' | while read -r token; do
+# A failed listing must fail the step, not leave the 24-hour token behind unnoticed.
+tokens=$(kubeadm token list) || { echo "cannot list kubeadm's bootstrap tokens to delete them" >&2; exit 1; }
+for token in $(printf '%s\n' "$tokens" | awk 'NR > 1 { print $1 }'); do
     kubeadm token delete "$token" >/dev/null
 done
 for taint in "$@"; do
