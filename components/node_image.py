@@ -43,11 +43,20 @@ def context_digest(context: Path = BUILD_CONTEXT) -> str:
     return digest.hexdigest()
 
 
+# Files up to this size are hashed whole; larger ones are release artifacts whose sha256 is in a
+# checksum file beside them (hashed whole here) or in the build arguments (pinned hashes).
+_HASHED_WHOLE = 1 << 20
+
+
 def _local_files_digest(local_artifacts: dict[str, Path]) -> str:
+    """Content, not timestamps: the same files laid out again (make bundle, a copied mirror) must not
+    rebuild the image, which would replace every node of a running cluster."""
     digest = hashlib.sha256()
     for destination, source in sorted(local_artifacts.items()):
-        stat = source.stat()
-        digest.update(f"{destination} {source} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+        size = source.stat().st_size
+        digest.update(f"{destination} {size}\n".encode())
+        if size <= _HASHED_WHOLE:
+            digest.update(source.read_bytes())
     return digest.hexdigest()
 
 

@@ -2,7 +2,7 @@
 
 import os
 
-from components.node_image import BUILD_CONTEXT, staged_context
+from components.node_image import BUILD_CONTEXT, NodeImageArgs, image_tag, staged_context
 
 
 def test_staging_is_reused_hard_linked_and_replaced_when_a_file_changes(tmp_path, monkeypatch):
@@ -25,3 +25,19 @@ def test_staging_is_reused_hard_linked_and_replaced_when_a_file_changes(tmp_path
     assert second != first and not first.exists(), "a cluster keeps only its current context"
     assert (second / "artifacts/kubernetes/v1.34.0/bin/linux/amd64/kubeadm").read_text() == "kubeadm v2, rebuilt"
     assert staged_context("other", files).parent == second.parent and second.exists()
+
+
+def test_the_same_files_laid_out_again_keep_the_image(tmp_path, monkeypatch):
+    # make bundle writes its mirror anew on every run: new timestamps, same content.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    kubeadm, checksum = tmp_path / "kubeadm", tmp_path / "kubeadm.sha256"
+    kubeadm.write_text("kubeadm v1")
+    checksum.write_text("aa" * 32)
+    files = {"artifacts/kubernetes/kubeadm": kubeadm, "artifacts/kubernetes/kubeadm.sha256": checksum}
+    args = NodeImageArgs(cluster="c", kubernetes_version="1.34.0", local_artifacts=files)
+    before = image_tag(args)
+    for path in (kubeadm, checksum):
+        os.utime(path, (1, 1))
+    assert image_tag(args) == before
+    checksum.write_text("bb" * 32)  # a rebuilt kubeadm comes with its new checksum
+    assert image_tag(args) != before
