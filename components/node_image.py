@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
+
+from components.shell import on_host, run_script
 
 BUILD_CONTEXT = Path(__file__).resolve().parent.parent / "node-image"
 
@@ -74,33 +74,18 @@ def staged_contexts_root() -> Path:
 
 
 def staged_context(cluster: str, local_artifacts: dict[str, Path]) -> Path:
-    """node-image/ plus the local artifact files, as one build context (kept until they change).
+    """Where node-image/ plus the local artifact files are staged as one build context, by content.
 
-    Named build contexts would avoid the copy but need Docker 23 or later; this works with
-    any BuildKit. Files are hard-linked where the filesystem allows, so staging is cheap.
+    Named build contexts would avoid the copy but need Docker 23 or later; this works with any
+    BuildKit. Nothing is written here: stage-context.sh stages it when the image is built.
     """
-    root = staged_contexts_root()
     key = hashlib.sha256((context_digest() + _local_files_digest(local_artifacts)).encode()).hexdigest()[:16]
-    target = root / f"{cluster}-{key}"
-    if target.is_dir():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    partial = root / f".{cluster}-{key}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(BUILD_CONTEXT, partial, ignore=shutil.ignore_patterns("artifacts"))
-    (partial / "artifacts").mkdir()
-    for destination, source in local_artifacts.items():
-        staged = partial / destination
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, staged)
-        except OSError:
-            shutil.copy2(source, staged)
-    partial.rename(target)
-    for stale in root.glob(f"{cluster}-*"):  # contexts of this cluster's earlier builds
-        if stale != target:
-            shutil.rmtree(stale, ignore_errors=True)
-    return target
+    return staged_contexts_root() / f"{cluster}-{key}"
+
+
+def staged_files(local_artifacts: dict[str, Path]) -> str:
+    """KINDLING_STAGED_FILES for stage-context.sh: one "<path in the context><TAB><file>" a line."""
+    return "".join(f"{destination}\t{source}\n" for destination, source in sorted(local_artifacts.items()))
 
 
 class NodeImage(pulumi.ComponentResource):
@@ -121,15 +106,24 @@ class NodeImage(pulumi.ComponentResource):
             build_args = dict(args.build_args or {})
             build_args["BASE_IMAGE"] = args.base_image or ""
             context = BUILD_CONTEXT
+            depends_on: list[pulumi.Resource] = []
             if args.local_artifacts:
                 context = staged_context(args.cluster, args.local_artifacts)
-                # The staged context belongs to this stack: replaced with it, removed by destroy.
-                command.local.Command(
-                    f"{name}-staged-context",
-                    create="true",
-                    delete=f"rm -rf {shlex.quote(str(context))}",
-                    triggers=[str(context)],
-                    opts=pulumi.ResourceOptions(parent=self),
+                # The staged context belongs to this stack: made when the image is built, replaced with it
+                # (a new path), removed by destroy.
+                depends_on.append(
+                    run_script(
+                        f"{name}-staged-context",
+                        on_host(
+                            "stage-context.sh",
+                            str(context),
+                            str(BUILD_CONTEXT),
+                            environment={"KINDLING_STAGED_FILES": staged_files(args.local_artifacts)},
+                        ),
+                        delete=f"rm -rf {shlex.quote(str(context))}",
+                        triggers=[str(context)],
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
                 )
             self.image = docker.RemoteImage(
                 name,
@@ -143,7 +137,7 @@ class NodeImage(pulumi.ComponentResource):
                     force_remove=True,
                 ),
                 keep_locally=False,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
             )
         self.image_id = self.image.image_id
         self.name = self.image.name

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Host side: stage the node image's build context in directory $1: node-image/ (directory $2)
+# without its artifacts/, plus the local artifact files KINDLING_STAGED_FILES lists, one
+# "<path in the context><TAB><file on this host>" a line, hard-linked where the filesystem allows.
+# It runs when the image is built (never during a preview), is written beside $1 and renamed
+# into place, so a context is never half made.
+set -eu
+target=$1
+node_image=$2
+partial="$target.partial"
+tab=$(printf '\t')
+rm -rf "$partial"
+mkdir -p "$(dirname "$target")"
+cp -R "$node_image" "$partial"
+rm -rf "$partial/artifacts"
+mkdir "$partial/artifacts"
+printf '%s\n' "$KINDLING_STAGED_FILES" | while IFS="$tab" read -r destination file; do
+    [ -n "$destination" ] || continue
+    mkdir -p "$(dirname "$partial/$destination")"
+    ln "$file" "$partial/$destination" 2>/dev/null || cp "$file" "$partial/$destination"
+done
+rm -rf "$target"
+mv "$partial" "$target"
