@@ -125,8 +125,8 @@ def image_recipes(plan: Plan, built: dict[str, dict[str, Path]], kubeadm_list: l
     packages = ("iptables", "iproute2", "ca-certificates", "nftables")
     recipes.append(images.iptables_image(flannel_ref, base, flanneld, "/opt/bin/flanneld", "flanneld", packages))
     cni_ref = f"{values['image_cni']['repository']}:{values['image_cni']['tag']}"
-    plugin = (built.get("flannel-cni") or built["cni-plugins"])["flannel"]
-    cni_version = plan.step("flannel-cni").version if "flannel-cni" in built else plan.components.cni_plugins
+    plugin = built["flannel-cni"]["flannel"]
+    cni_version = plan.step("flannel-cni").version
     recipes.append(
         images.ImageRecipe(
             cni_ref,

@@ -69,13 +69,6 @@ def _lookup(table: dict, component: str, version: str, steps: list[Step], missin
         steps.append(Step(component, version, source))
 
 
-def flannel_cni_plugin_version(cni_plugins: str) -> str:
-    """The containernetworking/plugins release whose flannel plugin the bundle ships."""
-    if catalog.cni_plugins_ship_flannel(cni_plugins):
-        return cni_plugins
-    return sources.FLANNEL_CNI_PLUGIN_FALLBACK
-
-
 def plan_release(release: str) -> Plan:
     """Everything ``make bundle RELEASE=<release>`` builds; raises LookupError for a release outside the catalog."""
     kubernetes = parse_release(release)
@@ -96,9 +89,7 @@ def plan_release(release: str) -> Plan:
     _lookup(sources.CONTAINERD, "containerd", components.containerd, steps, missing)
     _lookup(sources.RUNC, "runc", components.runc, steps, missing)
     _lookup(sources.CNI_PLUGINS, "cni-plugins", components.cni_plugins, steps, missing)
-    flannel_cni = flannel_cni_plugin_version(components.cni_plugins)
-    if flannel_cni != components.cni_plugins:
-        _lookup(sources.CNI_PLUGINS, "flannel-cni", flannel_cni, steps, missing)
+    _lookup(sources.CNI_PLUGINS, "flannel-cni", sources.FLANNEL_CNI_PLUGIN_SOURCE, steps, missing)
     if components.crictl in sources.CRICTL_UNAVAILABLE:
         gap = sources.CRICTL_UNAVAILABLE[components.crictl]
         missing.append(Missing("crictl", components.crictl, gap.reason, gap.instead))

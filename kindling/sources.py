@@ -261,10 +261,11 @@ CNI_PLUGINS: dict[str, GoSource] = {
     ),
 }
 
-# The flannel CNI plugin (the binary the flannel chart's init container copies) left
-# containernetworking/plugins after 0.9.x for flannel-io/cni-plugin, which the proxy does not
-# serve. Releases with CNI plugins 0.8/0.9 already carry it; newer ones get 0.9.1's.
-FLANNEL_CNI_PLUGIN_FALLBACK = "0.9.1"
+# The flannel CNI plugin in the image the flannel chart's init container copies it from
+# (upstream: flannel-io/cni-plugin, which the proxy does not serve). containernetworking/plugins
+# shipped it until 0.9.x; every bundle's image takes 0.9.1's, so bundles of different releases
+# agree on that image. Nodes whose own CNI plugins carry flannel keep theirs (kindling.program).
+FLANNEL_CNI_PLUGIN_SOURCE = "0.9.1"
 
 CRICTL: dict[str, GoSource] = {
     "1.34.0": GoSource(
