@@ -67,8 +67,10 @@ def image_id(reference: str) -> str:
 def build_image(recipe: ImageRecipe, base_id: str, log: Path) -> str:
     """Build ``recipe`` unless an image of that name was built from exactly these inputs; returns its id."""
     key = recipe.key(base_id)
-    if (image_labels(recipe.reference) or {}).get(LABEL_KEY) == key:
+    labels = image_labels(recipe.reference)
+    if (labels or {}).get(LABEL_KEY) == key:
         return image_id(recipe.reference)
+    previous = image_id(recipe.reference) if labels is not None else None
     with tempfile.TemporaryDirectory(prefix="kindling-image-") as context:
         root = Path(context)
         (root / "Dockerfile").write_text(recipe.dockerfile)
@@ -77,7 +79,10 @@ def build_image(recipe: ImageRecipe, base_id: str, log: Path) -> str:
             shutil.copy2(path, root / name)
         command = ["docker", "build", "--quiet", "--label", f"{LABEL_KEY}={key}", "-t", recipe.reference, str(root)]
         run_logged(command, root, log, f"image {recipe.reference} ({recipe.source})")
-    return image_id(recipe.reference)
+    built = image_id(recipe.reference)
+    if previous and previous != built:  # the name moved on: drop the old image unless something uses it
+        docker("image", "rm", previous, check=False)
+    return built
 
 
 def base_image(suite: str, cache: Path, log: Path, mirror: str) -> str:
