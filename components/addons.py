@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from kindling.contract import ADDONS_TYPE
 from kindling.spec import Chart
 
 
@@ -95,7 +96,7 @@ class ClusterAddons(pulumi.ComponentResource):
     releases: dict[str, k8s.helm.v3.Release]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:ClusterAddons", name, None, opts)
+        super().__init__(ADDONS_TYPE, name, None, opts)
         # An explicit provider: nothing is ever deployed through whatever kubeconfig the user has around.
         self.provider = k8s.Provider(
             f"{name}-cluster",

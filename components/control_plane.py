@@ -15,6 +15,7 @@ import yaml
 
 from components.node_container import NodeContainer
 from components.shell import in_node, run_script
+from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, KUBECONFIG_SCRIPT
 
 
 @dataclass
@@ -61,10 +62,10 @@ class KubeadmControlPlane(pulumi.ComponentResource):
     api_server_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:KubeadmControlPlane", name, None, opts)
+        super().__init__(CONTROL_PLANE_TYPE, name, None, opts)
         self.init = run_script(
             f"{name}-init",
-            in_node(args.node_name, "kubeadm-init.sh", args.node_name, *args.taints_to_remove),
+            in_node(args.node_name, INIT_SCRIPT, args.node_name, *args.taints_to_remove),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
             update="true",
@@ -75,7 +76,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
         )
         admin_conf = run_script(
             f"{name}-admin-kubeconfig",
-            in_node(args.node_name, "admin-kubeconfig.sh"),
+            in_node(args.node_name, KUBECONFIG_SCRIPT),
             triggers=[self.init.id],
             # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
             logging=command.local.Logging.STDERR,

@@ -18,12 +18,17 @@ import pulumi_docker as docker
 
 from components.preloaded_images import PreloadedImages
 from components.shell import on_host, run_script
-from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
+from kindling.contract import (
+    API_SERVER_PORT,
+    LABEL_CLUSTER,
+    LABEL_CONFIG,
+    LABEL_LIB_MODULES,
+    LABEL_ROLE,
+    LIB_MODULES_ABSENT,
+    LIB_MODULES_MOUNTED,
+    NODE_CONTAINER_TYPE,
+)
 
-API_SERVER_PORT = 6443
-LABEL_CLUSTER = "kindling.cluster"
-LABEL_ROLE = "kindling.role"
-LABEL_CONFIG = "kindling.config-sha256"
 SYSTEMD_BOOT_TIMEOUT_SECONDS = 180
 
 # For hosts whose capability bounding set makes `docker run --privileged`
@@ -104,7 +109,7 @@ class NodeContainer(pulumi.ComponentResource):
     systemd_state: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeContainerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:NodeContainer", name, None, opts)
+        super().__init__(NODE_CONTAINER_TYPE, name, None, opts)
         privileged = args.security == "privileged"
 
         # A bind mount, not a volume: Docker would create a missing /lib/modules on the host.

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.shell import on_host, run_script
+from kindling.contract import NODE_IMAGE_TYPE
 
 BUILD_CONTEXT = Path(__file__).resolve().parent.parent / "node-image"
 
@@ -94,7 +95,7 @@ class NodeImage(pulumi.ComponentResource):
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeImageArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:NodeImage", name, None, opts)
+        super().__init__(NODE_IMAGE_TYPE, name, None, opts)
         if args.prebuilt:
             self.image = docker.RemoteImage(
                 name,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.node_container import LABEL_CLUSTER
+from kindling.contract import LABEL_CLUSTER, NODE_NETWORK_TYPE
 
 
 @dataclass
@@ -27,7 +27,7 @@ class NodeNetwork(pulumi.ComponentResource):
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeNetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:NodeNetwork", name, None, opts)
+        super().__init__(NODE_NETWORK_TYPE, name, None, opts)
         self.network = docker.Network(
             name,
             name=args.cluster,

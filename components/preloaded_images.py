@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from kindling.contract import PRELOADED_IMAGES_TYPE
+
 
 @dataclass
 class PreloadedImagesArgs:
@@ -24,7 +26,7 @@ class PreloadedImages(pulumi.ComponentResource):
     ids: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: PreloadedImagesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:PreloadedImages", name, None, opts)
+        super().__init__(PRELOADED_IMAGES_TYPE, name, None, opts)
         self.names = list(args.images)
         self.ids = [
             docker.RemoteImage(

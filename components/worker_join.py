@@ -9,6 +9,7 @@ import pulumi_command as command
 
 from components.node_container import NodeContainer
 from components.shell import on_host, run_script, script
+from kindling.contract import JOIN_SCRIPT, JOIN_TYPE
 
 # Stand-ins in the rendered JoinConfiguration for what kubeadm-join.sh obtains
 # from the control plane just before joining (see that script).
@@ -29,11 +30,11 @@ class KubeadmJoin(pulumi.ComponentResource):
     join: command.local.Command
 
     def __init__(self, name: str, args: KubeadmJoinArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kindling:index:KubeadmJoin", name, None, opts)
+        super().__init__(JOIN_TYPE, name, None, opts)
         self.join = run_script(
             f"{name}-join",
             on_host(
-                "kubeadm-join.sh",
+                JOIN_SCRIPT,
                 args.control_plane_node,
                 args.worker_name,
                 environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},

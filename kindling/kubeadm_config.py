@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
+from kindling.contract import API_SERVER_PORT
 from kindling.spec import ClusterSpec
 
-API_SERVER_PORT = 6443
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
 
 KUBELET_API = "kubelet.config.k8s.io/v1beta1"

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kindling import catalog  # noqa: E402
+from kindling import catalog, contract  # noqa: E402
 from kindling.versions import minor_of, parse_release  # noqa: E402
 from policies import shapes  # noqa: E402
 from policies.shapes import UNKNOWN, Resource  # noqa: E402
@@ -150,7 +150,7 @@ def _init_config(resource: Resource) -> tuple[dict[str, dict[str, Any]] | None, 
 
 def _find_init(resources: Iterable[Resource]) -> Resource | None:
     for resource in resources:
-        if resource.type == shapes.COMMAND and shapes.runs_script(resource.props, shapes.INIT_SCRIPT) is True:
+        if resource.type == shapes.COMMAND and shapes.runs_script(resource.props, contract.INIT_SCRIPT) is True:
             return resource
     return None
 
@@ -194,8 +194,8 @@ def _check_lib_modules(resource: Resource, _args: Any, report: ReportViolation) 
             )
     if shapes.is_node(resource.props) is not True:
         return
-    state = shapes.labels(resource.props).get(shapes.LABEL_LIB_MODULES)
-    if state is UNKNOWN or state == shapes.LIB_MODULES_ABSENT:
+    state = shapes.labels(resource.props).get(contract.LABEL_LIB_MODULES)
+    if state is UNKNOWN or state == contract.LIB_MODULES_ABSENT:
         return
     mounted = any(
         isinstance(b.source, str)
@@ -207,8 +207,8 @@ def _check_lib_modules(resource: Resource, _args: Any, report: ReportViolation) 
     if not mounted and not any(b.source is UNKNOWN or b.target is UNKNOWN for b in binds):
         report(
             f"node container {resource.name!r} does not bind the host's /lib/modules at /lib/modules "
-            f"(label {shapes.LABEL_LIB_MODULES}={state!r}); kube-proxy and the CNI cannot load kernel modules. "
-            f"Bind it read-only, or label the node {shapes.LABEL_LIB_MODULES}={shapes.LIB_MODULES_ABSENT} "
+            f"(label {contract.LABEL_LIB_MODULES}={state!r}); kube-proxy and the CNI cannot load kernel modules. "
+            f"Bind it read-only, or label the node {contract.LABEL_LIB_MODULES}={contract.LIB_MODULES_ABSENT} "
             "when the Docker host has no /lib/modules."
         )
 
@@ -235,7 +235,7 @@ def _beyond_loopback(resource: Resource, args: Any, include: Callable[[Any], boo
 def _check_api_server_published(resource: Resource, args: Any, report: ReportViolation) -> None:
     if resource.type != shapes.CONTAINER or shapes.is_node(resource.props) is not True:
         return
-    for index, _, ip in _beyond_loopback(resource, args, lambda internal: internal == shapes.API_SERVER_PORT):
+    for index, _, ip in _beyond_loopback(resource, args, lambda internal: internal == contract.API_SERVER_PORT):
         if ip is None:
             report(
                 f"ports[{index}] publishes the API server of {resource.name!r} without an ip, so Docker binds it on "
@@ -263,7 +263,7 @@ def _check_published_ports(resource: Resource, args: Any, report: ReportViolatio
 
     def other_than_a_nodes_api_server(internal: Any) -> bool:
         # A node's API server port has its own policy and allow-list (unknowns: checked at up).
-        return node is False or (internal is not UNKNOWN and internal != shapes.API_SERVER_PORT)
+        return node is False or (internal is not UNKNOWN and internal != contract.API_SERVER_PORT)
 
     for index, internal, ip in _beyond_loopback(resource, args, other_than_a_nodes_api_server):
         what = f"port {internal:g}" if isinstance(internal, (int, float)) else "a port"
@@ -323,8 +323,8 @@ def _check_privileges(resource: Resource, _args: Any, report: ReportViolation) -
     escalations = _escalations(resource.props)
     if escalations:
         report(
-            f"container {resource.name!r} is not a kindling node (labels {shapes.LABEL_CLUSTER} and "
-            f"{shapes.LABEL_ROLE}=control-plane|worker) but gets {', '.join(escalations)}: that is root on the "
+            f"container {resource.name!r} is not a kindling node (labels {contract.LABEL_CLUSTER} and "
+            f"{contract.LABEL_ROLE}=control-plane|worker) but gets {', '.join(escalations)}: that is root on the "
             "Docker host. Drop these settings; only node containers need them."
         )
 
@@ -347,7 +347,7 @@ _KUBE_PROXY_SKIPPED = ("addon", "addon/kube-proxy", "addon/all")
 
 
 def _check_conntrack(resource: Resource, _args: Any, report: ReportViolation) -> None:
-    if resource.type != shapes.COMMAND or shapes.runs_script(resource.props, shapes.INIT_SCRIPT) is not True:
+    if resource.type != shapes.COMMAND or shapes.runs_script(resource.props, contract.INIT_SCRIPT) is not True:
         return
     documents, problem = _init_config(resource)
     if problem:
@@ -377,7 +377,7 @@ def _check_conntrack(resource: Resource, _args: Any, report: ReportViolation) ->
 
 
 def _check_kubeadm_api(resource: Resource, _args: Any, report: ReportViolation) -> None:
-    if resource.type != shapes.COMMAND or shapes.runs_script(resource.props, shapes.INIT_SCRIPT) is not True:
+    if resource.type != shapes.COMMAND or shapes.runs_script(resource.props, contract.INIT_SCRIPT) is not True:
         return
     documents, _ = _init_config(resource)
     if documents is None:
@@ -468,7 +468,7 @@ def _check_kubeadm_credentials(resource: Resource, _args: Any, report: ReportVio
 
 
 def _is_kubeconfig_command(resource: Resource) -> bool:
-    return resource.type == shapes.COMMAND and shapes.runs_script(resource.props, shapes.KUBECONFIG_SCRIPT) is True
+    return resource.type == shapes.COMMAND and shapes.runs_script(resource.props, contract.KUBECONFIG_SCRIPT) is True
 
 
 def _check_kubeconfig_secret(resource: Resource, _args: Any, report: ReportViolation) -> None:

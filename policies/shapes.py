@@ -8,9 +8,8 @@ preview. ``plain`` turns such props into ordinary dicts and lists in which
 every unknown is the ``UNKNOWN`` marker, so each policy decides explicitly what
 an unknown means for it instead of crashing half way.
 
-The names below mirror kindling's components (``components/node_container.py``,
-``components/control_plane.py``...). They are repeated rather than imported so
-the pack needs neither pulumi providers nor pydantic; tests keep them equal.
+Labels, ports and script names come from ``kindling/contract.py``, which imports
+nothing, so the pack needs neither pulumi providers nor pydantic.
 """
 
 from __future__ import annotations
@@ -34,6 +33,12 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from kindling.contract import (  # the names the program and this pack share
+    LABEL_CLUSTER,
+    LABEL_ROLE,
+    NODE_ROLES,
+)
+
 # Resource types, as the engine names them.
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -41,20 +46,6 @@ NETWORK = "docker:index/network:Network"
 COMMAND = "command:local:Command"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
-
-# Node container labels (components/node_container.py).
-LABEL_CLUSTER = "kindling.cluster"
-LABEL_ROLE = "kindling.role"
-LABEL_LIB_MODULES = "kindling.host-lib-modules"
-NODE_ROLES = ("control-plane", "worker")
-LIB_MODULES_MOUNTED = "mounted"
-LIB_MODULES_ABSENT = "absent-on-host"
-API_SERVER_PORT = 6443
-
-# Node-side scripts, embedded whole in a Command's ``create`` (components/shell.py).
-INIT_SCRIPT = "kubeadm-init.sh"
-JOIN_SCRIPT = "kubeadm-join.sh"
-KUBECONFIG_SCRIPT = "admin-kubeconfig.sh"
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 

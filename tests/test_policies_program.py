@@ -23,7 +23,6 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
-from components import node_container
 from components.shell import SCRIPTS
 from kindling import contract
 from kindling.host import DockerHost
@@ -188,7 +187,7 @@ def test_conntrack_left_at_the_default(stack, remove):
     # kindling always renders conntrack.maxPerCore: 0 (kindling/kubeadm_config.py) and no setting
     # changes that, so the init Command's stdin is edited as a changed renderer would produce it.
     registrations = deployed(stack).registrations
-    init = one(registrations, runs(shapes.INIT_SCRIPT))
+    init = one(registrations, runs(contract.INIT_SCRIPT))
     documents = list(yaml.safe_load_all(init.inputs["stdin"]))
     proxy = next(d for d in documents if d["kind"] == "KubeProxyConfiguration")
     if remove == "conntrack":
@@ -203,7 +202,7 @@ def test_conntrack_left_at_the_default(stack, remove):
 def test_kubeconfig_not_secret():
     # additional_secret_outputs is fixed in components/control_plane.py, not configurable.
     registrations = deployed(REFERENCE).registrations
-    command = one(registrations, runs(shapes.KUBECONFIG_SCRIPT))
+    command = one(registrations, runs(contract.KUBECONFIG_SCRIPT))
     found = mandatory(findings(swap(registrations, command, replaced(command, additional_secret_outputs=[]))))
     assert fired(found) == {"admin-kubeconfig-secret"}, describe(found)
 
@@ -211,7 +210,7 @@ def test_kubeconfig_not_secret():
 def test_kubeconfig_logged():
     # logging is fixed in components/control_plane.py; dropping it gives the default, stdout and stderr.
     registrations = deployed(REFERENCE).registrations
-    command = one(registrations, runs(shapes.KUBECONFIG_SCRIPT))
+    command = one(registrations, runs(contract.KUBECONFIG_SCRIPT))
     inputs = {k: v for k, v in command.inputs.items() if k != "logging"}
     found = mandatory(findings(swap(registrations, command, replaced(command, inputs=inputs))))
     assert fired(found) == {"admin-kubeconfig-not-logged"}, describe(found)
@@ -277,14 +276,8 @@ def test_pack_requirements_are_pinned_to_what_the_tests_ran():
         assert importlib.metadata.version(package) == pins[package], package
 
 
-def test_shapes_name_what_the_program_registers():
-    assert shapes.LABEL_CLUSTER == node_container.LABEL_CLUSTER
-    assert shapes.LABEL_ROLE == node_container.LABEL_ROLE
-    assert shapes.LABEL_LIB_MODULES == contract.LABEL_LIB_MODULES
-    assert shapes.LIB_MODULES_MOUNTED == contract.LIB_MODULES_MOUNTED
-    assert shapes.LIB_MODULES_ABSENT == contract.LIB_MODULES_ABSENT
-    assert shapes.API_SERVER_PORT == node_container.API_SERVER_PORT
-    for script in (shapes.INIT_SCRIPT, shapes.JOIN_SCRIPT, shapes.KUBECONFIG_SCRIPT):
+def test_the_scripts_the_pack_looks_for_exist():
+    for script in (contract.INIT_SCRIPT, contract.JOIN_SCRIPT, contract.KUBECONFIG_SCRIPT):
         assert (SCRIPTS / script).is_file(), script
 
 
