@@ -1,14 +1,14 @@
 """kindling: one exact Kubernetes release, built with kubeadm in systemd node containers.
 
 Reads and validates the stack's configuration, checks what the Docker host
-offers, then hands over to kindling.program. Nothing is registered before the
+offers, then hands over to cluster.py. Nothing is registered before the
 configuration and the host have been found sound.
 """
 
 from pathlib import Path
 
+from cluster import deploy
 from kindling.host import check_host, inspect_docker_host, place_node_network
-from kindling.program import deploy
 from kindling.spec import load_spec
 
 spec = load_spec()

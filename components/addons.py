@@ -6,16 +6,13 @@ docker_archive 1.19.1 image); the stack's extra charts follow it.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from kindling.contract import ADDONS_TYPE
-from kindling.spec import Chart
 
 
 @dataclass(frozen=True)
@@ -29,59 +26,6 @@ class ReleaseSpec:
     repo: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
     namespace_labels: dict[str, str] = field(default_factory=dict)
-
-
-def _release_asset(base: str, tag: str, file: str) -> str:
-    if base.startswith("file://"):
-        base = base.removeprefix("file://")
-    return f"{base}/{tag}/{file}"
-
-
-def calico_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
-    # Charts come from Calico's GitHub release assets: one place for every
-    # version, where the chart repository has moved three times.
-    tag = version.split("-", 1)[0]
-    return ReleaseSpec(
-        name="calico",
-        chart=_release_asset(base, tag, f"tigera-operator-{version}.tgz"),
-        version=version,
-        namespace="tigera-operator",
-        values={"installation": {"calicoNetwork": {"ipPools": [{"cidr": str(pod_subnet)}]}}},
-    )
-
-
-# Where the chart's init container drops its flannel CNI plugin on nodes that already have one.
-UNUSED_CNI_BIN_DIR = "/opt/cni/flannel-io-bin"
-
-
-def flannel_release(
-    version: str, pod_subnet: ipaddress.IPv4Network, base: str, node_has_flannel_plugin: bool = False
-) -> ReleaseSpec:
-    values: dict[str, Any] = {"podCidr": str(pod_subnet)}
-    if node_has_flannel_plugin:
-        # The release's own CNI plugins (0.8.x, 0.9.x) carry the flannel plugin: keep that one in
-        # /opt/cni/bin, where the chart would otherwise copy flannel-io/cni-plugin's over it.
-        values["flannel"] = {"cniBinDir": UNUSED_CNI_BIN_DIR}
-    return ReleaseSpec(
-        name="flannel",
-        chart=_release_asset(base, version, "flannel.tgz"),
-        version=version,
-        namespace="kube-flannel",
-        values=values,
-        # flannel's pods need host networking and privileges.
-        namespace_labels={"pod-security.kubernetes.io/enforce": "privileged"},
-    )
-
-
-def chart_release(chart: Chart, project_dir: Path) -> ReleaseSpec:
-    return ReleaseSpec(
-        name=chart.name,
-        chart=chart.chart if chart.repo else str((project_dir / chart.path).resolve()),
-        version=chart.version,
-        namespace=chart.namespace,
-        repo=chart.repo,
-        values=dict(chart.values),
-    )
 
 
 @dataclass
@@ -105,6 +49,7 @@ class ClusterAddons(pulumi.ComponentResource):
             # fails on Pulumi 3.184 (the engine has already closed its plugin): make the delete a no-op.
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
+        self.name = name
         self.releases = {}
         network = self._release(args.network, []) if args.network else None
         after_network = [network] if network else []
@@ -121,13 +66,16 @@ class ClusterAddons(pulumi.ComponentResource):
         namespace_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, deleted_with=self.provider)
         if release.namespace_labels:
             namespace = k8s.core.v1.Namespace(
-                f"{release.name}-namespace",
+                f"{self.name}-{release.name}-namespace",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=release.namespace, labels=release.namespace_labels),
-                opts=namespace_opts,
+                # Named before its component's name prefixed its children's.
+                opts=pulumi.ResourceOptions.merge(
+                    namespace_opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{release.name}-namespace")])
+                ),
             )
             depends_on = [*depends_on, namespace]
         helm_release = k8s.helm.v3.Release(
-            release.name,
+            f"{self.name}-{release.name}",
             name=release.name,
             chart=release.chart,
             version=release.version,
@@ -139,7 +87,11 @@ class ClusterAddons(pulumi.ComponentResource):
             skip_await=False,
             timeout=600,
             opts=pulumi.ResourceOptions(
-                parent=self, provider=self.provider, depends_on=depends_on, deleted_with=self.provider
+                parent=self,
+                provider=self.provider,
+                depends_on=depends_on,
+                deleted_with=self.provider,
+                aliases=[pulumi.Alias(name=release.name)],
             ),
         )
         self.releases[release.name] = helm_release

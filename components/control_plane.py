@@ -17,16 +17,15 @@ from components.node_container import NodeContainer
 from components.shell import in_node, run_script
 from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, KUBECONFIG_SCRIPT
 
+READY_TIMEOUT_SECONDS = 180
+
 
 @dataclass
 class KubeadmControlPlaneArgs:
-    node: NodeContainer
-    node_name: str
+    node: NodeContainer  # it publishes the API server port
     kubeadm_config: str
     # Taints kubeadm puts on this release's control plane; removed when there are no workers.
     taints_to_remove: tuple[str, ...]
-    api_server_address: str
-    api_server_port: pulumi.Input[int]
 
 
 def client_host(published_address: str) -> str:
@@ -63,9 +62,13 @@ class KubeadmControlPlane(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(CONTROL_PLANE_TYPE, name, None, opts)
+        node, published = args.node, args.node.api_server
+        if published is None or node.api_server_host_port is None:
+            raise ValueError(f"the control-plane node {node.node_name} publishes no API server port")
+        self.node = node
         self.init = run_script(
             f"{name}-init",
-            in_node(args.node_name, INIT_SCRIPT, args.node_name, *args.taints_to_remove),
+            in_node(node.node_name, INIT_SCRIPT, node.node_name, *args.taints_to_remove),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
             update="true",
@@ -76,29 +79,37 @@ class KubeadmControlPlane(pulumi.ComponentResource):
         )
         admin_conf = run_script(
             f"{name}-admin-kubeconfig",
-            in_node(args.node_name, KUBECONFIG_SCRIPT),
+            in_node(node.node_name, KUBECONFIG_SCRIPT),
             triggers=[self.init.id],
             # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
             logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init], additional_secret_outputs=["stdout"]),
         )
+        # kubeadm init returns once the API server answers; the control plane is Ready when it says so
+        # (/readyz): what a stack without a pod network (cni: none) promises, too.
+        self.ready = run_script(
+            f"{name}-ready",
+            in_node(node.node_name, "control-plane-ready.sh", str(READY_TIMEOUT_SECONDS)),
+            triggers=[self.init.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
+        )
         # What the node really runs: a prebuilt image need not hold the catalog's versions.
         reported = run_script(
             f"{name}-node-versions",
-            in_node(args.node_name, "node-versions.sh"),
+            in_node(node.node_name, "node-versions.sh"),
             triggers=[self.init.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
         )
         self.node_versions = reported.stdout.apply(parse_node_versions)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(admin_conf.stdout, args.api_server_port).apply(
-                lambda values: kubeconfig_for_host(values[0], args.api_server_address, values[1])
+            pulumi.Output.all(admin_conf.stdout, node.api_server_host_port).apply(
+                lambda values: kubeconfig_for_host(values[0], published.address, values[1])
             )
         )
         self.api_server_url = pulumi.Output.concat(
             "https://",
-            client_host(args.api_server_address),
+            client_host(published.address),
             ":",
-            pulumi.Output.from_input(args.api_server_port).apply(str),
+            node.api_server_host_port.apply(str),
         )
         self.register_outputs({"apiServerUrl": self.api_server_url, "kubeconfig": self.kubeconfig})

@@ -11,6 +11,7 @@ has finished booting: nothing may be exec'd into a node before that.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_command as command
@@ -88,15 +89,20 @@ class ApiServerPublishing:
     port: int | None  # None: a free host port is chosen once, at creation
 
 
+Role = Literal["control-plane", "worker"]
+# privileged: docker run --privileged; capabilities: an explicit list, for hosts that refuse it.
+SecurityMode = Literal["privileged", "capabilities"]
+
+
 @dataclass
 class NodeContainerArgs:
     name: str
     cluster: str
-    role: str  # "control-plane" or "worker"
+    role: Role
     image: pulumi.Input[str]
     network: pulumi.Input[str]
     ip: str
-    security: str  # "privileged" or "capabilities"
+    security: SecurityMode
     mount_lib_modules: bool
     config_sha256: str
     api_server: ApiServerPublishing | None = None
@@ -110,6 +116,8 @@ class NodeContainer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeContainerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(NODE_CONTAINER_TYPE, name, None, opts)
+        self.node_name = args.name
+        self.api_server = args.api_server
         privileged = args.security == "privileged"
 
         # A bind mount, not a volume: Docker would create a missing /lib/modules on the host.

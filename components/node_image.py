@@ -25,14 +25,41 @@ BUILD_CONTEXT = Path(__file__).resolve().parent.parent / "node-image"
 
 @dataclass
 class NodeImageArgs:
+    """What node-image/Dockerfile is built from (its build arguments), or a prebuilt image."""
+
     cluster: str
     kubernetes_version: str
     prebuilt: str | None = None
     base_image: str | None = None
-    build_args: dict[str, str] | None = None
+    # The artifacts install-artifacts.sh installs, one "name source path checksum install" a line,
+    # and where each source's files come from, one "source <base URL, or dir>" a line.
+    artifacts_manifest: str = ""
+    download_sources: str = ""
+    cgroup_driver: str = "systemd"
+    pause_image: str = ""
+    containerd_config_version: int = 2
+    apt_mirror: str | None = None
+    # containerd before 1.5 runs runc through runc-within-bounds (node-image/configure-node.sh).
+    runc_within_bounds: bool = False
     # Files of kindling:downloads sources that are local directories: path in the build
     # context (artifacts/<source>/<upstream path>) -> the file on this machine.
     local_artifacts: dict[str, Path] = field(default_factory=dict)
+
+    def build_args(self) -> dict[str, str]:
+        """node-image/Dockerfile's build arguments but BASE_IMAGE (which the tag need not hash)."""
+        args = {
+            "KUBERNETES_VERSION": self.kubernetes_version,
+            "KINDLING_ARTIFACTS": self.artifacts_manifest,
+            "KINDLING_DOWNLOADS": self.download_sources,
+            "CGROUP_DRIVER": self.cgroup_driver,
+            "PAUSE_IMAGE": self.pause_image,
+            "CONTAINERD_CONFIG_VERSION": str(self.containerd_config_version),
+            "APT_MIRROR": self.apt_mirror or "",
+        }
+        if self.runc_within_bounds:
+            # Only where needed: an added build argument changes the image (and so every node) of a stack.
+            args["RUNC_WITHIN_BOUNDS"] = "true"
+        return args
 
 
 def context_digest(context: Path = BUILD_CONTEXT) -> str:
@@ -63,7 +90,7 @@ def _local_files_digest(local_artifacts: dict[str, Path]) -> str:
 
 def image_tag(args: NodeImageArgs) -> str:
     shaping = hashlib.sha256(context_digest().encode())
-    for key, value in sorted((args.build_args or {}).items()):
+    for key, value in sorted(args.build_args().items()):
         shaping.update(f"{key}={value}\n".encode())
     shaping.update(_local_files_digest(args.local_artifacts).encode())
     # One repository per cluster: destroying one cluster never untags an image another still runs.
@@ -104,8 +131,7 @@ class NodeImage(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         else:
-            build_args = dict(args.build_args or {})
-            build_args["BASE_IMAGE"] = args.base_image or ""
+            build_args = {**args.build_args(), "BASE_IMAGE": args.base_image or ""}
             context = BUILD_CONTEXT
             depends_on: list[pulumi.Resource] = []
             if args.local_artifacts:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
+from components.control_plane import KubeadmControlPlane
 from components.node_container import NodeContainer
 from components.shell import on_host, run_script, script
 from kindling.contract import JOIN_SCRIPT, JOIN_TYPE
@@ -19,10 +20,8 @@ CA_CERT_HASH = "@KINDLING_CA_CERT_HASH@"
 
 @dataclass
 class KubeadmJoinArgs:
-    control_plane_node: str
-    control_plane_init: command.local.Command
+    control_plane: KubeadmControlPlane
     worker: NodeContainer
-    worker_name: str
     join_config: str
 
 
@@ -35,15 +34,15 @@ class KubeadmJoin(pulumi.ComponentResource):
             f"{name}-join",
             on_host(
                 JOIN_SCRIPT,
-                args.control_plane_node,
-                args.worker_name,
+                args.control_plane.node.node_name,
+                args.worker.node_name,
                 environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
             ),
             # A worker joins once; an edited script must not make it join again.
             update="true",
             stdin=args.join_config,
             # A new worker container, or a re-initialised control plane, means joining again.
-            triggers=[args.worker.container.id, args.control_plane_init.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane_init]),
+            triggers=[args.worker.container.id, args.control_plane.init.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.init]),
         )
-        self.register_outputs({"worker": args.worker_name})
+        self.register_outputs({"worker": args.worker.node_name})

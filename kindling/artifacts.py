@@ -105,5 +105,6 @@ def node_artifacts(spec: ClusterSpec) -> list[Artifact]:
     return [artifact for artifact in chosen if artifact is not None]
 
 
-def manifest(spec: ClusterSpec) -> str:
-    return "\n".join(artifact.manifest_line() for artifact in node_artifacts(spec))
+def manifest(chosen: list[Artifact]) -> str:
+    """KINDLING_ARTIFACTS: the lines node-image/install-artifacts.sh installs, in order."""
+    return "\n".join(artifact.manifest_line() for artifact in chosen)

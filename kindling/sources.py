@@ -264,7 +264,7 @@ CNI_PLUGINS: dict[str, GoSource] = {
 # The flannel CNI plugin in the image the flannel chart's init container copies it from
 # (upstream: flannel-io/cni-plugin, which the proxy does not serve). containernetworking/plugins
 # shipped it until 0.9.x; every bundle's image takes 0.9.1's, so bundles of different releases
-# agree on that image. Nodes whose own CNI plugins carry flannel keep theirs (kindling.program).
+# agree on that image. Nodes whose own CNI plugins carry flannel keep theirs (cluster.py).
 FLANNEL_CNI_PLUGIN_SOURCE = "0.9.1"
 
 CRICTL: dict[str, GoSource] = {

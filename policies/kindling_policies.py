@@ -890,7 +890,7 @@ POLICIES = [
         "and kubeadm/kubelet/kubectl artifacts are that release, its containerd cgroup driver is the kubelet's, "
         "and its pause image is the one kubeadm pre-pulls; a mismatch fails kubeadm init or leaves pods unable "
         "to start.",
-        fix="build the node image and the kubeadm configuration from the same spec (kindling/program.py).",
+        fix="build the node image and the kubeadm configuration from the same spec (cluster.py).",
         validate=_check_image_matches_config,
     ),
     _stack_policy(

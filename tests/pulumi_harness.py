@@ -61,12 +61,23 @@ class Registration:
     custom: bool
     secret_inputs: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # The URNs the resource was registered under before (its aliases): the engine updates those in place.
+    alias_urns: list[str] = field(default_factory=list)
 
 
 def _is_secret(value) -> bool:
     fields = value.struct_value.fields if value.HasField("struct_value") else {}
     signature = fields.get(rpc._special_sig_key)
     return signature is not None and signature.string_value == rpc._special_secret_sig
+
+
+def _alias_urn(urn: str, alias) -> str:
+    """The URN an alias names: given whole, or this URN under another name (same type and parent)."""
+    if alias.urn:
+        return alias.urn
+    if alias.spec.type or alias.spec.parentUrn or alias.spec.noParent or alias.spec.stack or alias.spec.project:
+        raise NotImplementedError(f"alias {alias} changes more than the name")
+    return urn.rsplit("::", 1)[0] + "::" + alias.spec.name
 
 
 class KindlingMocks(pulumi.runtime.Mocks):
@@ -127,6 +138,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=request.custom,
                 secret_inputs={key for key, value in request.object.fields.items() if _is_secret(value)},
                 outputs=outputs,
+                alias_urns=[_alias_urn(response.urn, alias) for alias in request.aliases],
             )
         )
         return response

@@ -159,7 +159,7 @@ def test_the_node_image_installer_accepts_the_bundles_mirror(tmp_path, release, 
     spec = build_spec({"kubernetesVersion": release, "components": json.dumps({"crictl": crictl})}, "bundle")
     written = write_mirror(spec, fake_build(tmp_path), tmp_path / "mirror", ARCH)
     assert len(written) == len(artifacts.node_artifacts(spec))
-    result = run_script(tmp_path / "mirror", tmp_path / "root", artifacts.manifest(spec))
+    result = run_script(tmp_path / "mirror", tmp_path / "root", artifacts.manifest(artifacts.node_artifacts(spec)))
     assert result.returncode == 0, result.stderr
     root = tmp_path / "root"
     assert subprocess.run([root / "usr/local/sbin/runc"], capture_output=True, text=True).stdout == "runc\n"

@@ -89,7 +89,7 @@ def test_a_whole_release_installs_from_a_local_mirror(tmp_path):
     spec = build_spec({"kubernetesVersion": "1.24.0"}, "k8s-1-24-0")
     manifest = artifacts.node_artifacts(spec)
     mirror_for(tmp_path / "mirror", manifest)
-    result = run_script(tmp_path / "mirror", tmp_path / "root", artifacts.manifest(spec))
+    result = run_script(tmp_path / "mirror", tmp_path / "root", artifacts.manifest(artifacts.node_artifacts(spec)))
     assert result.returncode == 0, result.stderr
     root = tmp_path / "root"
     for binary in ("kubeadm", "kubelet", "kubectl"):
@@ -106,7 +106,7 @@ def test_a_tampered_artifact_is_refused(tmp_path):
     mirror_for(tmp_path / "mirror", artifacts.node_artifacts(spec))
     kubelet = tmp_path / "mirror/kubernetes/v1.24.0/bin/linux" / ARCH / "kubelet"
     kubelet.write_bytes(b"#!/bin/sh\necho something else\n")
-    result = run_script(tmp_path / "mirror", tmp_path / "root", artifacts.manifest(spec))
+    result = run_script(tmp_path / "mirror", tmp_path / "root", artifacts.manifest(artifacts.node_artifacts(spec)))
     assert result.returncode != 0
     assert f"sha256 of v1.24.0/bin/linux/{ARCH}/kubelet is" in result.stderr
     assert not (tmp_path / "root/usr/bin/kubelet").exists()

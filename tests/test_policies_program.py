@@ -221,7 +221,7 @@ def test_unpinned_chart(version):
     # kindling:charts refuses a chart without one exact version before anything registers
     # (kindling/spec.py), so a pinned chart is registered and its version edited afterwards.
     registrations = deployed(REFERENCE, charts=json.dumps(INGRESS)).registrations
-    release = one(registrations, lambda r: r.type == shapes.HELM_RELEASE and r.name == "ingress")
+    release = one(registrations, lambda r: r.type == shapes.HELM_RELEASE and r.inputs["name"] == "ingress")
     inputs = {k: v for k, v in release.inputs.items() if k != "version"}
     if version is not None:
         inputs["version"] = version

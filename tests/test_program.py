@@ -306,8 +306,8 @@ def test_extra_charts_follow_the_pod_network():
         "namespace": "ingress",
     }
     deployment = deployed_with(REFERENCE, {"charts": json.dumps([chart])})
-    ingress = deployment.named("ingress")
-    flannel = deployment.named("flannel")
+    ingress = deployment.named("addons-ingress")
+    flannel = deployment.named("addons-flannel")
     assert ingress.inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/ingress-nginx"}
     assert ingress.inputs["version"] == "4.0.1"
     assert flannel.urn in ingress.dependencies

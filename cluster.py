@@ -1,24 +1,29 @@
-"""Wire a resolved cluster spec into kindling's components, in kubeadm's order:
+"""The cluster, step by step: the one place that turns a ClusterSpec into components and outputs.
 
-network and node image -> nodes (booted) -> kubeadm init -> workers join ->
-pod network and charts through the cluster's own kubeconfig.
+Like kind's create (pkg/cluster/internal/create/create.go), it reads in kubeadm's order:
+
+1. the cluster's Docker network (NodeNetwork);
+2. the node image (NodeImage), and local images to load into every node (PreloadedImages);
+3. the control-plane node, booted (NodeContainer);
+4. kubeadm init, the kubeconfig, and the control plane Ready (KubeadmControlPlane);
+5. each worker node, booted and joined (NodeContainer, KubeadmJoin);
+6. the pod network, then the stack's charts (ClusterAddons);
+7. the stack's outputs.
+
+Everything the components are given is computed here, from the spec and the host; the components
+know nothing of either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
-from components.addons import (
-    ClusterAddons,
-    ClusterAddonsArgs,
-    ReleaseSpec,
-    calico_release,
-    chart_release,
-    flannel_release,
-)
+from components.addons import ClusterAddons, ClusterAddonsArgs, ReleaseSpec
 from components.control_plane import KubeadmControlPlane, KubeadmControlPlaneArgs
 from components.node_container import ApiServerPublishing, NodeContainer, NodeContainerArgs
 from components.node_image import NodeImage, NodeImageArgs
@@ -28,20 +33,20 @@ from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, Kubead
 from kindling import artifacts, catalog
 from kindling.host import RELEASE_ARCHITECTURES, DockerHost
 from kindling.kubeadm_config import render_init_config, render_join_config
-from kindling.spec import ClusterSpec, SpecError
+from kindling.spec import Chart, ClusterSpec, SpecError
 
 
 def _is_directory(base: str) -> bool:
     return base.startswith(("file://", "/"))
 
 
-def local_artifacts(spec: ClusterSpec, architecture: str) -> dict[str, Path]:
+def local_artifacts(spec: ClusterSpec, node_artifacts: list[artifacts.Artifact], architecture: str) -> dict[str, Path]:
     """The files the image build reads from local download directories, by their path in the build
     context; raises SpecError naming each one that is missing, before anything is created."""
     arch = RELEASE_ARCHITECTURES[architecture]
     downloads = spec.downloads.model_dump(by_alias=True)
     found, missing = {}, []
-    for artifact in artifacts.node_artifacts(spec):
+    for artifact in node_artifacts:
         base = downloads[artifact.source]
         if not _is_directory(base):
             continue
@@ -60,31 +65,81 @@ def local_artifacts(spec: ClusterSpec, architecture: str) -> dict[str, Path]:
 
 
 def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
+    node_artifacts = artifacts.node_artifacts(spec)
     downloads = spec.downloads.model_dump(by_alias=True)
-    sources = "\n".join(
-        f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
-        for source in dict.fromkeys(artifact.source for artifact in artifacts.node_artifacts(spec))
-    )
-    args = NodeImageArgs(
+    return NodeImageArgs(
         cluster=spec.name,
         kubernetes_version=str(spec.kubernetes),
         prebuilt=spec.node_image,
         base_image=spec.components.base_image,
-        build_args={
-            "KUBERNETES_VERSION": str(spec.kubernetes),
-            "KINDLING_ARTIFACTS": artifacts.manifest(spec),
-            "KINDLING_DOWNLOADS": sources,
-            "CGROUP_DRIVER": spec.traits.cgroup_driver,
-            "PAUSE_IMAGE": f"{spec.image_repository}/pause:{spec.traits.pause_version}",
-            "CONTAINERD_CONFIG_VERSION": str(catalog.containerd_config_version(spec.components.containerd)),
-            "APT_MIRROR": downloads["apt"] or "",
-        },
-        local_artifacts={} if spec.node_image else local_artifacts(spec, architecture),
+        artifacts_manifest=artifacts.manifest(node_artifacts),
+        download_sources="\n".join(
+            f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
+            for source in dict.fromkeys(artifact.source for artifact in node_artifacts)
+        ),
+        cgroup_driver=spec.traits.cgroup_driver,
+        pause_image=f"{spec.image_repository}/pause:{spec.traits.pause_version}",
+        containerd_config_version=catalog.containerd_config_version(spec.components.containerd),
+        apt_mirror=downloads["apt"],
+        runc_within_bounds=catalog.containerd_grants_all_capabilities(spec.components.containerd),
+        local_artifacts={} if spec.node_image else local_artifacts(spec, node_artifacts, architecture),
     )
-    if catalog.containerd_grants_all_capabilities(spec.components.containerd):
-        # Only where needed: an added build argument changes the image (and so every node) of a stack.
-        args.build_args["RUNC_WITHIN_BOUNDS"] = "true"
-    return args
+
+
+# --- what runs in the cluster: the spec as Helm releases ---------------------------------------
+
+
+def _release_asset(base: str, tag: str, file: str) -> str:
+    if base.startswith("file://"):
+        base = base.removeprefix("file://")
+    return f"{base}/{tag}/{file}"
+
+
+def calico_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
+    # Charts come from Calico's GitHub release assets: one place for every
+    # version, where the chart repository has moved three times.
+    tag = version.split("-", 1)[0]
+    return ReleaseSpec(
+        name="calico",
+        chart=_release_asset(base, tag, f"tigera-operator-{version}.tgz"),
+        version=version,
+        namespace="tigera-operator",
+        values={"installation": {"calicoNetwork": {"ipPools": [{"cidr": str(pod_subnet)}]}}},
+    )
+
+
+# Where the chart's init container drops its flannel CNI plugin on nodes that already have one.
+UNUSED_CNI_BIN_DIR = "/opt/cni/flannel-io-bin"
+
+
+def flannel_release(
+    version: str, pod_subnet: ipaddress.IPv4Network, base: str, node_has_flannel_plugin: bool = False
+) -> ReleaseSpec:
+    values: dict[str, Any] = {"podCidr": str(pod_subnet)}
+    if node_has_flannel_plugin:
+        # The release's own CNI plugins (0.8.x, 0.9.x) carry the flannel plugin: keep that one in
+        # /opt/cni/bin, where the chart would otherwise copy flannel-io/cni-plugin's over it.
+        values["flannel"] = {"cniBinDir": UNUSED_CNI_BIN_DIR}
+    return ReleaseSpec(
+        name="flannel",
+        chart=_release_asset(base, version, "flannel.tgz"),
+        version=version,
+        namespace="kube-flannel",
+        values=values,
+        # flannel's pods need host networking and privileges.
+        namespace_labels={"pod-security.kubernetes.io/enforce": "privileged"},
+    )
+
+
+def chart_release(chart: Chart, project_dir: Path) -> ReleaseSpec:
+    return ReleaseSpec(
+        name=chart.name,
+        chart=chart.chart if chart.repo else str((project_dir / chart.path).resolve()),
+        version=chart.version,
+        namespace=chart.namespace,
+        repo=chart.repo,
+        values=dict(chart.values),
+    )
 
 
 def network_release(spec: ClusterSpec) -> ReleaseSpec | None:
@@ -113,27 +168,31 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
-    # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
-    image_args = node_image_args(spec, host.architecture)
-    mount_lib_modules = host.nodes_mount_lib_modules
+def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
     if host.lib_modules_drift:
         pulumi.log.warn(host.lib_modules_drift)
-    elif not mount_lib_modules:
+    elif not host.nodes_mount_lib_modules:
         pulumi.log.warn(
             "this Docker host has no /lib/modules, so nodes cannot load kernel modules from it; "
             "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"
         )
-
     if spec.node_security == "capabilities" and host.cgroup_version == 2:
         pulumi.log.warn(
             "nodeSecurity capabilities on a cgroup v2 host: nodes get only Docker's default devices (a device "
             "cgroup rule cannot be set through pulumi-docker 5.0), so privileged pods that need other devices fail"
         )
 
+
+def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
+    # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
+    image_args = node_image_args(spec, host.architecture)
+    warn_about_the_host(spec, host)
+
+    # 1. The cluster's network, on a fixed subnet.
     network = NodeNetwork(
         "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
     )
+    # 2. The node image, and the local images every node loads before kubeadm runs.
     image = NodeImage("node-image", image_args)
     preloaded = (
         PreloadedImages("preloaded-images", PreloadedImagesArgs(images=list(spec.preload_images)))
@@ -152,32 +211,27 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 network=network.name,
                 ip=str(spec.node_ip(index)),
                 security=spec.node_security,
-                mount_lib_modules=mount_lib_modules,
+                mount_lib_modules=host.nodes_mount_lib_modules,
                 config_sha256=_sha256(config),
                 api_server=api_server,
                 preloaded_images=preloaded,
             ),
         )
 
+    # 3. The control-plane node, publishing the API server on one host address.
     init_config = render_init_config(spec)
-    control_plane_node = node(
-        "control-plane",
-        0,
-        init_config,
-        ApiServerPublishing(address=str(spec.api_server_address), port=spec.api_server_port or None),
-    )
+    published = ApiServerPublishing(address=str(spec.api_server_address), port=spec.api_server_port or None)
+    control_plane_node = node("control-plane", 0, init_config, published)
+    # 4. kubeadm init, the kubeconfig, the control plane Ready.
     control_plane = KubeadmControlPlane(
         "kubeadm",
         KubeadmControlPlaneArgs(
             node=control_plane_node,
-            node_name=spec.control_plane_name,
             kubeadm_config=init_config,
             taints_to_remove=spec.traits.control_plane_taints if spec.workers == 0 else (),
-            api_server_address=str(spec.api_server_address),
-            api_server_port=control_plane_node.api_server_host_port,
         ),
     )
-
+    # 5. The workers, each booted and joined.
     joins = []
     for index in range(spec.workers):
         join_config = render_join_config(spec, index, JOIN_TOKEN, CA_CERT_HASH)
@@ -185,22 +239,16 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
         joins.append(
             KubeadmJoin(
                 f"worker-{index + 1}",
-                KubeadmJoinArgs(
-                    control_plane_node=spec.control_plane_name,
-                    control_plane_init=control_plane.init,
-                    worker=worker,
-                    worker_name=spec.worker_name(index),
-                    join_config=join_config,
-                ),
+                KubeadmJoinArgs(control_plane=control_plane, worker=worker, join_config=join_config),
             )
         )
-
+    # 6. The pod network, then the stack's charts.
     addons = ClusterAddons(
         "addons",
         addons_args(spec, project_dir, control_plane.kubeconfig),
-        opts=pulumi.ResourceOptions(depends_on=[join.join for join in joins] or [control_plane.init]),
+        opts=pulumi.ResourceOptions(depends_on=[control_plane.ready, *(join.join for join in joins)]),
     )
-
+    # 7. The outputs.
     pulumi.export("kubeconfig", control_plane.kubeconfig)
     pulumi.export("apiServer", control_plane.api_server_url)
     pulumi.export("nodes", spec.node_names)
