@@ -31,9 +31,10 @@ from components.node_network import NodeNetwork, NodeNetworkArgs
 from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
+from kindling.config import Chart, SpecError
 from kindling.host import RELEASE_ARCHITECTURES, DockerHost
 from kindling.kubeadm_config import render_init_config, render_join_config
-from kindling.spec import Chart, ClusterSpec, SpecError
+from kindling.spec import ClusterSpec
 
 
 def _is_directory(base: str) -> bool:

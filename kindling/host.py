@@ -16,8 +16,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from kindling.config import SpecError
 from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
-from kindling.spec import ClusterSpec, SpecError, free_node_subnet
+from kindling.spec import ClusterSpec, free_node_subnet
 
 # Docker's names for the engine's architecture -> upstream release files' names for it.
 RELEASE_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}

@@ -4,8 +4,9 @@ import ipaddress
 
 import pytest
 
+from kindling.config import SpecError
 from kindling.host import DockerHost, place_node_network
-from kindling.spec import SpecError, build_spec
+from kindling.spec import build_spec
 
 NET = ipaddress.IPv4Network
 

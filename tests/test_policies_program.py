@@ -219,7 +219,7 @@ def test_kubeconfig_logged():
 @pytest.mark.parametrize("version", [None, "", "latest", "^4.0.0", "4.0"])
 def test_unpinned_chart(version):
     # kindling:charts refuses a chart without one exact version before anything registers
-    # (kindling/spec.py), so a pinned chart is registered and its version edited afterwards.
+    # (kindling/config.py), so a pinned chart is registered and its version edited afterwards.
     registrations = deployed(REFERENCE, charts=json.dumps(INGRESS)).registrations
     release = one(registrations, lambda r: r.type == shapes.HELM_RELEASE and r.inputs["name"] == "ingress")
     inputs = {k: v for k, v in release.inputs.items() if k != "version"}

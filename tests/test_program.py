@@ -10,8 +10,9 @@ import yaml
 from components.control_plane import parse_node_versions
 from components.shell import SCRIPTS
 from kindling import artifacts, catalog
+from kindling.config import SpecError
 from kindling.host import DockerHost
-from kindling.spec import SpecError, build_spec
+from kindling.spec import build_spec
 from kindling.versions import is_exact_version, parse_release
 from tests.pulumi_harness import FREE_PORT, Deployment, run_program
 from tests.support import ROOT, stack_config, stack_names

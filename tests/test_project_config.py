@@ -1,14 +1,14 @@
 """Pulumi.yaml declares every key the program reads, with the program's own defaults.
 
 The engine applies Pulumi.yaml's defaults before the program runs, but mocks
-and the program's own validation rely on kindling/spec.py's defaults: the two
+and the program's own validation rely on kindling/config.py's defaults: the two
 must never drift apart.
 """
 
 import yaml
 from pydantic.alias_generators import to_camel
 
-from kindling.spec import StackConfig, parse_stack_config
+from kindling.config import StackConfig, parse_stack_config
 from tests.support import ROOT, engine_value
 
 PYTHON_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kindling import catalog
+from kindling.config import CNI_CHOICES, SECURITY_MODES, SpecError
 from kindling.kubeadm_config import render_init_config, render_join_config
-from kindling.spec import CNI_CHOICES, SECURITY_MODES, SpecError, build_spec
+from kindling.spec import build_spec
 from kindling.versions import is_exact_version, parse_release
 
 STACK = "k8s-1-19-1"

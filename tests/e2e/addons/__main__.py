@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from cluster import addons_args  # noqa: E402
 from components.addons import ClusterAddons  # noqa: E402
-from kindling.spec import build_spec, raw_stack_config  # noqa: E402
+from kindling.config import raw_stack_config  # noqa: E402
+from kindling.spec import build_spec  # noqa: E402
 
 spec = build_spec(raw_stack_config(), pulumi.Config("e2e").require("stack"), ROOT)
 kubeconfig = pulumi.Output.secret(Path(pulumi.Config("e2e").require("kubeconfigFile")).read_text())
