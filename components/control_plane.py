@@ -15,7 +15,7 @@ import yaml
 
 from components.node_container import NodeContainer
 from components.shell import in_node, run_script
-from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, KUBECONFIG_SCRIPT
+from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, INIT_STEP, KUBECONFIG_SCRIPT, KUBECONFIG_STEP
 
 READY_TIMEOUT_SECONDS = 180
 
@@ -67,7 +67,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             raise ValueError(f"the control-plane node {node.node_name} publishes no API server port")
         self.node = node
         self.init = run_script(
-            f"{name}-init",
+            f"{name}-{INIT_STEP}",
             in_node(node.node_name, INIT_SCRIPT, node.node_name, *args.taints_to_remove),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
@@ -78,7 +78,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready]),
         )
         admin_conf = run_script(
-            f"{name}-admin-kubeconfig",
+            f"{name}-{KUBECONFIG_STEP}",
             in_node(node.node_name, KUBECONFIG_SCRIPT),
             triggers=[self.init.id],
             # The kubeconfig grants cluster-admin: never in logs, encrypted in state.

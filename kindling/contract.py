@@ -23,6 +23,13 @@ INIT_SCRIPT = "kubeadm-init.sh"
 JOIN_SCRIPT = "kubeadm-join.sh"
 KUBECONFIG_SCRIPT = "admin-kubeconfig.sh"
 
+# Steps of the control-plane component: its child Commands are named "<component>-<step>".
+INIT_STEP = "init"
+KUBECONFIG_STEP = "admin-kubeconfig"
+
+# The Helm release names of the pod networks the add-ons component installs.
+CNI_RELEASES = ("calico", "flannel")
+
 # Component resource types, as the engine names them.
 NODE_IMAGE_TYPE = "kindling:index:NodeImage"
 NODE_CONTAINER_TYPE = "kindling:index:NodeContainer"

@@ -34,6 +34,8 @@ from pulumi_policy.proxy import (
 )
 
 from kindling.contract import (  # the names the program and this pack share
+    ADDONS_TYPE,
+    CNI_RELEASES,
     LABEL_CLUSTER,
     LABEL_ROLE,
     NODE_ROLES,
@@ -238,12 +240,23 @@ def same_address(a: str, b: str) -> bool:
 # --- Commands and the kubeadm configuration ---------------------------------------------------
 
 
-def runs_script(props: dict[str, Any], script: str) -> bool | Any:
-    """Whether a Command's ``create`` runs one of kindling's scripts (``UNKNOWN`` if ``create`` is)."""
-    create = props.get("create")
-    if create is UNKNOWN:
-        return UNKNOWN
-    return isinstance(create, str) and script in create
+def component_type(urn: str) -> str | None:
+    """The type of the component a resource is the child of, from its URN (None: the stack's own)."""
+    types = urn.split("::")[2].split("$") if urn.count("::") >= 3 else []
+    return types[-2] if len(types) >= 2 and types[-2] != "pulumi:pulumi:Stack" else None
+
+
+def is_step(resource: Resource, component: str, step: str) -> bool:
+    """Whether ``resource`` is the Command ``step`` of a ``component`` (named "<component>-<step>")."""
+    return resource.type == COMMAND and component_type(resource.urn) == component and resource.name.endswith(f"-{step}")
+
+
+def cni_release(resource: Resource) -> str | None:
+    """The pod network a Helm release of the add-ons component installs ("calico", "flannel"), if it is one."""
+    if resource.type != HELM_RELEASE or component_type(resource.urn) != ADDONS_TYPE:
+        return None
+    name = resource.get("name")
+    return name if name in CNI_RELEASES else None
 
 
 class ConfigError(ValueError):

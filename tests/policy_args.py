@@ -58,8 +58,10 @@ def engine_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
     return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
 
 
-def urn_of(type_: str, name: str) -> str:
-    return f"urn:pulumi:{STACK}::kindling::{type_}::{name}"
+def urn_of(type_: str, name: str, parent: str | None = None) -> str:
+    """A resource's URN, as a child of a component of type ``parent`` when one is given."""
+    chain = f"{parent}${type_}" if parent else type_
+    return f"urn:pulumi:{STACK}::kindling::{chain}::{name}"
 
 
 def options(additional_secret_outputs: Iterable[str] = (), parent: str | None = None, delete_before_replace=None):
@@ -86,6 +88,7 @@ def resource_args(
     props: Mapping[str, Any],
     *,
     name: str = "subject",
+    parent: str | None = None,
     config: Mapping[str, Any] | None = None,
     additional_secret_outputs: Iterable[str] = (),
 ) -> ResourceValidationArgs:
@@ -93,7 +96,7 @@ def resource_args(
     return ResourceValidationArgs(
         type_,
         engine_props(props),
-        urn_of(type_, name),
+        urn_of(type_, name, parent),
         name,
         options(additional_secret_outputs),
         default_provider(type_),
@@ -101,11 +104,11 @@ def resource_args(
     )
 
 
-def stack_args(resources: Iterable[tuple[str, str, Mapping[str, Any]]], config=None) -> StackValidationArgs:
-    """Hand-built arguments of a stack validation from (type, name, props) triples (unit tests)."""
+def stack_args(resources: Iterable[tuple], config=None) -> StackValidationArgs:
+    """Hand-built arguments of a stack validation from (type, name, props[, parent type]) tuples (unit tests)."""
     built = [
-        PolicyResource(type_, engine_props(props), urn_of(type_, name), name, options(), None, None, [], {})
-        for type_, name, props in resources
+        PolicyResource(type_, engine_props(props), urn_of(type_, name, *parent), name, options(), None, None, [], {})
+        for type_, name, props, *parent in resources
     ]
     return StackValidationArgs(built, dict(config) if config is not None else None)
 

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
+from kindling import contract
 from kindling.kubeadm_config import render_init_config, render_join_config
 from kindling.spec import build_spec
 from policies.kindling_policies import POLICIES, SEVERITY, Severity
@@ -28,10 +29,22 @@ K8S_PROVIDER = "pulumi:providers:kubernetes"
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
 BY_NAME = {policy.name: policy for policy in POLICIES}
+# Where the program registers the Commands these policies look at: steps of the control plane.
+AT_INIT = {"name": "kubeadm-init", "parent": contract.CONTROL_PLANE_TYPE}
+AT_KUBECONFIG = {"name": "kubeadm-admin-kubeconfig", "parent": contract.CONTROL_PLANE_TYPE}
+AT_JOIN = {"name": "worker-1-join", "parent": contract.JOIN_TYPE}
+AT_SYSTEMD = {"name": "control-plane-systemd", "parent": contract.NODE_CONTAINER_TYPE}
+SUBJECTS = {
+    "kube-proxy-conntrack-unmanaged": AT_INIT,
+    "kubeadm-api-matches-release": AT_INIT,
+    "admin-kubeconfig-secret": AT_KUBECONFIG,
+    "admin-kubeconfig-not-logged": AT_KUBECONFIG,
+}
 
 
-def check(name: str, type_: str, props: dict[str, Any], **kwargs) -> list[str]:
-    return run(BY_NAME[name], resource_args(type_, props, **kwargs))
+def check(policy: str, type_: str, props: dict[str, Any], **kwargs) -> list[str]:
+    placed = SUBJECTS.get(policy, {}) if type_ == COMMAND else {}
+    return run(BY_NAME[policy], resource_args(type_, props, **{**placed, **kwargs}))
 
 
 def check_stack(name: str, resources: list[tuple[str, str, dict[str, Any]]], config=None) -> list[str]:
@@ -295,9 +308,9 @@ def test_conntrack_skips_what_a_preview_does_not_know(path):
     assert check(CONNTRACK, COMMAND, changed(INIT, path, UNKNOWN)) == []
 
 
-@pytest.mark.parametrize("props", [JOIN, KUBECONFIG, SYSTEMD])
-def test_conntrack_ignores_other_commands(props):
-    assert check(CONNTRACK, COMMAND, props) == []
+@pytest.mark.parametrize("props, where", [(JOIN, AT_JOIN), (KUBECONFIG, AT_KUBECONFIG), (SYSTEMD, AT_SYSTEMD)])
+def test_conntrack_ignores_other_commands(props, where):
+    assert check(CONNTRACK, COMMAND, props, **where) == []
 
 
 # --- api-server-loopback-only / published-ports-loopback-only ------------------------------------------------
@@ -391,9 +404,15 @@ def test_kubeconfig_without_secret_stdout_is_reported(outputs):
     assert "not in additionalSecretOutputs" in message
 
 
-@pytest.mark.parametrize("props", [INIT, JOIN, SYSTEMD, changed(KUBECONFIG, "create", UNKNOWN)])
-def test_kubeconfig_secret_ignores_other_commands(props):
-    assert check(SECRET, COMMAND, props) == []
+@pytest.mark.parametrize("props, where", [(INIT, AT_INIT), (JOIN, AT_JOIN), (SYSTEMD, AT_SYSTEMD)])
+def test_kubeconfig_secret_ignores_other_commands(props, where):
+    assert check(SECRET, COMMAND, props, **where) == []
+
+
+def test_the_kubeconfig_command_is_found_by_where_it_is_not_by_what_it_runs():
+    # A preview may not know the Command's create; the policy still knows which Command it is.
+    (message,) = check(SECRET, COMMAND, changed(KUBECONFIG, "create", UNKNOWN))
+    assert "not in additionalSecretOutputs" in message
 
 
 @pytest.mark.parametrize("logging", ["stderr", "none"])
@@ -410,9 +429,12 @@ def test_kubeconfig_logged_is_reported(logging, shown):
     assert f"logging {shown!r}" in message
 
 
-@pytest.mark.parametrize("props", [changed(KUBECONFIG, "logging", UNKNOWN), INIT, SYSTEMD])
-def test_kubeconfig_logging_skips_unknowns_and_other_commands(props):
-    assert check(LOGGED, COMMAND, props) == []
+@pytest.mark.parametrize(
+    "props, where",
+    [(changed(KUBECONFIG, "logging", UNKNOWN), AT_KUBECONFIG), (INIT, AT_INIT), (SYSTEMD, AT_SYSTEMD)],
+)
+def test_kubeconfig_logging_skips_unknowns_and_other_commands(props, where):
+    assert check(LOGGED, COMMAND, props, **where) == []
 
 
 # --- privileges-only-on-nodes -----------------------------------------------------------------------------
@@ -499,7 +521,7 @@ def test_kubeadm_api_of_the_release_passes(version, api):
 def test_kubeadm_api_of_another_release_is_reported(version, api, expected):
     messages = check(KUBEADM_API, COMMAND, init_for(version, api))
     assert len(messages) == 2  # ClusterConfiguration and InitConfiguration
-    assert all(f"reads kubeadm.k8s.io/{expected}" in m for m in messages)
+    assert all(f"renders and tests kubeadm.k8s.io/{expected}" in m for m in messages)
 
 
 def test_one_document_in_another_api_is_reported():
@@ -507,7 +529,7 @@ def test_one_document_in_another_api_is_reported():
         kind(docs, "InitConfiguration")["apiVersion"] = "kubeadm.k8s.io/v1beta4"
 
     (message,) = check(KUBEADM_API, COMMAND, with_documents(INIT, edit))
-    assert message.startswith("the InitConfiguration of 'subject' uses kubeadm.k8s.io/v1beta4")
+    assert message.startswith("the InitConfiguration of 'kubeadm-init' uses kubeadm.k8s.io/v1beta4")
 
 
 @pytest.mark.parametrize(
@@ -527,9 +549,11 @@ def test_config_without_cluster_configuration_is_reported():
     assert "has no ClusterConfiguration" in message
 
 
-@pytest.mark.parametrize("props", [changed(INIT, "stdin", UNKNOWN), JOIN, KUBECONFIG])
-def test_kubeadm_api_skips_unknowns_and_other_commands(props):
-    assert check(KUBEADM_API, COMMAND, props) == []
+@pytest.mark.parametrize(
+    "props, where", [(changed(INIT, "stdin", UNKNOWN), AT_INIT), (JOIN, AT_JOIN), (KUBECONFIG, AT_KUBECONFIG)]
+)
+def test_kubeadm_api_skips_unknowns_and_other_commands(props, where):
+    assert check(KUBEADM_API, COMMAND, props, **where) == []
 
 
 # --- kubeadm-config-without-credentials ----------------------------------------------------------------
@@ -715,11 +739,15 @@ def cluster(**replace: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         (NETWORK, "network", DOCKER_NETWORK),
         (REMOTE_IMAGE, "node-image", NODE_IMAGE),
         (CONTAINER, "control-plane", NODE),
-        (COMMAND, "kubeadm_init", INIT),
-        (COMMAND, "kubeadm_admin_kubeconfig", KUBECONFIG),
-        (RELEASE, "calico", CALICO),
+        (COMMAND, "kubeadm-init", INIT, contract.CONTROL_PLANE_TYPE),
+        (COMMAND, "kubeadm-admin-kubeconfig", KUBECONFIG, contract.CONTROL_PLANE_TYPE),
+        (RELEASE, "calico", CALICO, contract.ADDONS_TYPE),
     ]
-    return [(t, n, replace.get(n.replace("-", "_"), p)) for t, n, p in resources if replace.get(n.replace("-", "_"), p)]
+    return [
+        (t, n, replace.get(n.replace("-", "_"), p), *parent)
+        for t, n, p, *parent in resources
+        if replace.get(n.replace("-", "_"), p)
+    ]
 
 
 MATCHES = "node-image-matches-kubeadm-config"
@@ -929,9 +957,9 @@ GOOD_RESOURCES = [
     (CONTAINER, WORKER, {}),
     (CONTAINER, CAPABILITIES_NODE, {}),
     (CONTAINER, PLAIN_CONTAINER, {}),
-    (COMMAND, INIT, {}),
+    (COMMAND, INIT, AT_INIT),
     (COMMAND, JOIN, {}),
-    (COMMAND, KUBECONFIG, {"additional_secret_outputs": ["stdout"]}),
+    (COMMAND, KUBECONFIG, {"additional_secret_outputs": ["stdout"], **AT_KUBECONFIG}),
     (RELEASE, CALICO, {}),
     (REMOTE_IMAGE, NODE_IMAGE, {}),
 ]
@@ -951,9 +979,9 @@ def test_resource_policies_neither_crash_nor_report_on_any_unknown(policy):
     "policy", [p for p in POLICIES if not isinstance(p, ResourceValidationPolicy)], ids=lambda p: p.name
 )
 def test_stack_policies_neither_crash_nor_report_on_any_unknown(policy):
-    for type_, name, props in cluster():
+    for type_, name, props, *_ in cluster():
         for path in paths(props):
-            resources = [(t, n, changed(p, path, UNKNOWN) if n == name else p) for t, n, p in cluster()]
+            resources = [(t, n, changed(p, path, UNKNOWN) if n == name else p, *rest) for t, n, p, *rest in cluster()]
             reported = run(policy, stack_args(resources))
             assert reported == [], (type_, path, reported)
 
