@@ -40,7 +40,7 @@ runc runc version 1.0.0-rc92
 crictl crictl version v1.18.0
 helm v3.4.0+g7090a89
 """
-# A host like this development machine's: cgroup v1, no /lib/modules unless asked.
+# A cgroup v1 host with /lib/modules (tests ask for other hosts explicitly).
 DEFAULT_HOST = kindling_host.DockerHost(cgroup_version=1, architecture="x86_64", has_lib_modules=True)
 
 
@@ -186,13 +186,17 @@ def run_program(
     docker_host: kindling_host.DockerHost | None = DEFAULT_HOST,
     preview: bool = False,
     mocks: pulumi.runtime.Mocks | None = None,
+    registered: list[Registration] | None = None,
 ) -> Deployment:
     """Run __main__.py for ``stack`` with ``config`` (``kindling:`` keys without the namespace).
 
     ``docker_host`` None asks the real Docker engine; ``mocks`` replaces the answering mocks
-    (the end-to-end executor performs the resources instead).
+    (the end-to-end executor performs the resources instead). ``registered`` is filled with what was
+    registered, so a caller sees it even when the program fails.
     """
     monitor = RecordingMonitor(mocks or KindlingMocks())
+    if registered is not None:
+        monitor.registrations = registered
     log = _WarningLog()
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(

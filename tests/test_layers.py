@@ -54,6 +54,12 @@ def test_one_root_module_maps_the_spec_to_components():
     assert importers == ["cluster.py"]
 
 
+def test_no_module_outgrows_a_reader():
+    sources = [*ROOT.glob("*.py"), *(p for d in ("kindling", "components", "policies", "bundle") for p in modules(d))]
+    too_long = {p.relative_to(ROOT).as_posix(): n for p in sources if (n := len(p.read_text().splitlines())) > 360}
+    assert not too_long
+
+
 @pytest.mark.parametrize(
     "key, stack, extra",
     [

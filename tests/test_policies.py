@@ -15,17 +15,15 @@ import yaml
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
 from kindling import contract
-from kindling.kubeadm_config import render_init_config, render_join_config
+from kindling.kubeadm_config import render_init_config
 from kindling.spec import build_spec
+from policies import shapes
 from policies.kindling_policies import POLICIES, SEVERITY, Severity
 from tests.policy_args import UNKNOWN, resource_args, run, run_with_urns, stack_args
+from tests.support import ROOT
 
-CONTAINER = "docker:index/container:Container"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-NETWORK = "docker:index/network:Network"
-COMMAND = "command:local:Command"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
+CONTAINER, REMOTE_IMAGE, NETWORK = shapes.CONTAINER, shapes.REMOTE_IMAGE, shapes.NETWORK
+COMMAND, RELEASE, K8S_PROVIDER = shapes.COMMAND, shapes.HELM_RELEASE, shapes.KUBERNETES_PROVIDER
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
 BY_NAME = {policy.name: policy for policy in POLICIES}
@@ -106,9 +104,19 @@ CAPABILITIES_NODE = {
 }
 PLAIN_CONTAINER = {"name": "registry", "image": "registry:2.8.3", "restart": "no"}
 
-SPEC_1_30 = build_spec({"kubernetesVersion": "1.30.0", "workers": "1"}, "c")
-INIT_CONFIG = render_init_config(build_spec({"kubernetesVersion": "1.30.0"}, "c"))
-JOIN_CONFIG = render_join_config(SPEC_1_30, 0, "@KINDLING_JOIN_TOKEN@", "@KINDLING_CA_CERT_HASH@")
+
+def golden_documents(name: str) -> tuple[str, str]:
+    """The init and the join configuration of a golden file (reviewed by hand, not made by the renderer
+    these policies check), the join's credentials as the placeholders the program passes."""
+    documents = [d for d in yaml.safe_load_all((ROOT / "tests" / "golden" / name).read_text()) if d]
+    init = [d for d in documents if d["kind"] != "JoinConfiguration"]
+    (join,) = [d for d in documents if d["kind"] == "JoinConfiguration"]
+    join["discovery"]["bootstrapToken"]["token"] = "@KINDLING_JOIN_TOKEN@"
+    join["discovery"]["bootstrapToken"]["caCertHashes"] = ["@KINDLING_CA_CERT_HASH@"]
+    return yaml.safe_dump_all(init, sort_keys=False), yaml.safe_dump(join, sort_keys=False)
+
+
+INIT_CONFIG, JOIN_CONFIG = golden_documents("k8s-1-30-0.yaml")
 INIT = {
     "create": "docker exec -i c-control-plane /bin/sh -c 'kubeadm init ...' kubeadm-init.sh c-control-plane",
     "stdin": INIT_CONFIG,

@@ -14,13 +14,16 @@ from kindling.config import SpecError
 from kindling.host import DockerHost
 from kindling.spec import build_spec
 from kindling.versions import is_exact_version, parse_release
+from policies import shapes
 from tests.pulumi_harness import FREE_PORT, Deployment, run_program
 from tests.support import ROOT, stack_config, stack_names
 
-CONTAINER = "docker:index/container:Container"
-COMMAND = "command:local:Command"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
+CONTAINER, COMMAND, RELEASE, K8S_PROVIDER = (
+    shapes.CONTAINER,
+    shapes.COMMAND,
+    shapes.HELM_RELEASE,
+    shapes.KUBERNETES_PROVIDER,
+)
 REFERENCE = "k8s-1-19-1"
 
 
@@ -410,8 +413,10 @@ def test_prebuilt_node_image_is_used_and_kept():
     "overrides", [{"cni": "weave"}, {"workers": "-1"}, {"apiServerPort": "99999"}, {"kubernetesVersion": "1.19"}]
 )
 def test_bad_config_registers_nothing(overrides):
+    registered = []
     with pytest.raises(SpecError):
-        deployed_with(REFERENCE, overrides)
+        run_program(REFERENCE, {**stack_config(REFERENCE), **overrides}, registered=registered)
+    assert registered == [], "refused before anything exists"
 
 
 def test_release_too_old_for_a_cgroup_v2_host_is_refused_before_anything_exists():
