@@ -8,7 +8,7 @@ from components.shell import SCRIPTS
 
 def stand_ins(tmp_path, commands: dict[str, str]):
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True)
     for name, body in commands.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
         (bin_dir / name).chmod(0o755)
@@ -69,3 +69,52 @@ def test_wait_for_systemd_accepts_degraded_and_names_the_failed_units(tmp_path):
     result = run("wait-for-systemd.sh", env, "node-1", "10")
     assert result.returncode == 0 and result.stdout.strip() == "degraded"
     assert "foo.service failed" in result.stderr
+
+
+def test_a_worker_joins_with_a_token_minted_then_and_deleted_even_when_the_join_fails(tmp_path):
+    log = tmp_path / "log"
+    join = "kubeadm join 10.0.0.2:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:feed"
+    env = stand_ins(
+        tmp_path,
+        {
+            "docker": f'echo "docker $*" >> {log}; case "$*" in *"token create"*) echo "{join}";; '
+            f"*kubeadm-join-node*) cat > {tmp_path}/joined; exit 3;; esac",
+        },
+    )
+    env["KINDLING_NODE_SCRIPT"] = "node side"
+    stdin = "token: '@KINDLING_JOIN_TOKEN@'\ncaCertHashes: ['@KINDLING_CA_CERT_HASH@']\n"
+    result = run("kubeadm-join.sh", env, "cp", "worker-1", stdin=stdin)
+    assert result.returncode == 3, "the join's failure is the step's"
+    assert (tmp_path / "joined").read_text() == ("token: 'abcdef.0123456789abcdef'\ncaCertHashes: ['sha256:feed']\n"), (
+        "the placeholders are filled on the host, never stored"
+    )
+    calls = log.read_text().splitlines()
+    assert "docker exec cp kubeadm token create --ttl 15m --print-join-command" in calls
+    assert calls[-1] == "docker exec cp kubeadm token delete abcdef.0123456789abcdef"
+
+
+def test_control_plane_ready_waits_for_readyz_and_says_why_not(tmp_path):
+    counter = tmp_path / "asked"
+    env = stand_ins(tmp_path, {"kubectl": f'echo x >> {counter}; [ "$(wc -l < {counter})" -ge 3 ]'})
+    result = run("control-plane-ready.sh", env, "20")
+    assert result.returncode == 0 and result.stdout.strip() == "ready"
+    assert len(counter.read_text().splitlines()) == 3
+    never = stand_ins(tmp_path / "never", {"kubectl": 'case "$*" in *verbose*) echo "[-]etcd failed";; esac; exit 1'})
+    result = run("control-plane-ready.sh", never, "1")
+    assert result.returncode == 1 and "[-]etcd failed" in result.stderr
+
+
+def test_node_versions_reports_each_tool_and_what_is_missing(tmp_path):
+    env = stand_ins(
+        tmp_path,
+        {
+            "kubelet": "echo Kubernetes v1.19.1",
+            "kubeadm": "echo v1.19.1",
+            "containerd": "echo containerd github.com/containerd/containerd v1.4.0 09814d4",
+            "runc": 'printf "runc version 1.0.0-rc92\\nspec: 1.0.2-dev\\n"',
+            "helm": "echo v3.4.0+g7090a89",
+        },
+    )
+    lines = run("node-versions.sh", env).stdout.splitlines()
+    assert "runc runc version 1.0.0-rc92" in lines, "first lines only"
+    assert "crictl not installed" in lines
