@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e
+.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e bench
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
@@ -18,6 +18,7 @@ help:
 	@echo "make bundle RELEASE=1.19.1 [OUT=dir]   build a catalog release from Go modules, offline"
 	@echo "make bundle-apply RELEASE=1.19.1 STACK=<stack>   point a stack at that bundle"
 	@echo "make e2e STACK=<stack>      a real cluster from the bundle: up, checks, restart, destroy"
+	@echo "make bench STACK=<stack>    kindling against the hand-made floor, timed side by side"
 	@echo "make test | lint | setup | toolchain | preview-all"
 
 $(BIN)/python: requirements.txt requirements-dev.txt
@@ -40,7 +41,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	shellcheck tools/*.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
+	shellcheck tools/*.sh bench/floor.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
 
 # Say what is missing, and how to get it, before doing anything (tools/prerequisites.sh).
 tools:
@@ -91,6 +92,10 @@ bundle-apply: setup
 
 e2e: setup
 	$(BIN)/python -m tests.e2e.run $(STACK) $(ARGS)
+
+# kindling against a hand-made floor on this host (bench/): a table, ratios and a JSON of figures.
+bench: setup
+	$(BIN)/python -m bench $(STACK) $(ARGS)
 
 clean:
 	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .hypothesis kubeconfig

@@ -251,6 +251,15 @@ def cni_plugins_ship_flannel(cni_plugins: str) -> bool:
     return _lookup(CNI_PLUGINS_SHIP_FLANNEL_RULES, parse_release(cni_plugins), "flannel CNI plugin source")
 
 
+# Images only kubeadm's static pods on the control plane run; workers never need them.
+CONTROL_PLANE_ONLY_IMAGES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+
+
+def image_name(reference: str) -> str:
+    """``registry.k8s.io/kube-apiserver:v1.19.1`` -> ``kube-apiserver``."""
+    return reference.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
+
+
 def catalog_release(kubernetes: Version) -> Components | None:
     return RELEASES.get(str(kubernetes))
 

@@ -74,6 +74,41 @@ def buildkit_docker() -> str:
     raise ExecutorError("no docker CLI here builds with BuildKit: install the buildx plugin or Docker 20.10's CLI")
 
 
+def run_flags(inputs: dict) -> list[str]:
+    """``docker run`` flags for a docker.Container's inputs, but its name, hostname, network and image."""
+    unknown = set(inputs) - CONTAINER_INPUTS
+    if unknown:
+        raise ExecutorError(f"the executor does not know the container inputs {sorted(unknown)}")
+    flags = ["--privileged"] if inputs.get("privileged") else []
+    for capability in (inputs.get("capabilities") or {}).get("adds", []):
+        flags += ["--cap-add", capability]
+    for option in inputs.get("securityOpts", []):
+        flags += ["--security-opt", option]
+    if inputs.get("cgroupnsMode"):
+        flags += ["--cgroupns", inputs["cgroupnsMode"]]
+    for path, options in inputs.get("tmpfs", {}).items():
+        flags += ["--tmpfs", f"{path}:{options}" if options else path]
+    for volume in inputs.get("volumes", []):
+        flags += ["--volume", volume["containerPath"]]
+    for mount in inputs.get("mounts", []):
+        spec = f"type={mount['type']},source={mount['source']},target={mount['target']}"
+        flags += ["--mount", spec + (",readonly" if mount.get("readOnly") else "")]
+    for label in inputs.get("labels", []):
+        flags += ["--label", f"{label['label']}={label['value']}"]
+    for port in inputs.get("ports", []):
+        # The mock runtime hands numbers over as floats.
+        flags += ["--publish", f"{port['ip']}:{int(port['external'])}:{int(port['internal'])}/{port['protocol']}"]
+    restart = inputs.get("restart", "no")
+    if restart == "on-failure" and inputs.get("maxRetryCount"):
+        restart = f"on-failure:{int(inputs['maxRetryCount'])}"
+    flags += ["--restart", restart, "--stop-signal", inputs.get("stopSignal", "SIGTERM")]
+    if inputs.get("tty"):
+        flags.append("--tty")
+    if inputs.get("init"):
+        flags.append("--init")
+    return flags
+
+
 def run(command: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
@@ -150,40 +185,9 @@ class Executor(pulumi.runtime.Mocks):
         return image_id, {"imageId": image_id, "repoDigest": image_id}
 
     def _container(self, inputs: dict) -> tuple[str, dict]:
-        unknown = set(inputs) - CONTAINER_INPUTS
-        if unknown:
-            raise ExecutorError(f"the executor does not know the container inputs {sorted(unknown)}")
-        command = ["docker", "run", "--detach", "--name", inputs["name"], "--hostname", inputs["hostname"]]
-        if inputs.get("privileged"):
-            command.append("--privileged")
-        for capability in (inputs.get("capabilities") or {}).get("adds", []):
-            command += ["--cap-add", capability]
-        for option in inputs.get("securityOpts", []):
-            command += ["--security-opt", option]
-        if inputs.get("cgroupnsMode"):
-            command += ["--cgroupns", inputs["cgroupnsMode"]]
-        for path, options in inputs.get("tmpfs", {}).items():
-            command += ["--tmpfs", f"{path}:{options}" if options else path]
-        for volume in inputs.get("volumes", []):
-            command += ["--volume", volume["containerPath"]]
-        for mount in inputs.get("mounts", []):
-            spec = f"type={mount['type']},source={mount['source']},target={mount['target']}"
-            command += ["--mount", spec + (",readonly" if mount.get("readOnly") else "")]
-        for label in inputs.get("labels", []):
-            command += ["--label", f"{label['label']}={label['value']}"]
         (network,) = inputs.get("networksAdvanced", [])
-        command += ["--network", network["name"], "--ip", network["ipv4Address"]]
-        for port in inputs.get("ports", []):
-            # The mock runtime hands numbers over as floats.
-            command += ["--publish", f"{port['ip']}:{int(port['external'])}:{int(port['internal'])}/{port['protocol']}"]
-        restart = inputs.get("restart", "no")
-        if restart == "on-failure" and inputs.get("maxRetryCount"):
-            restart = f"on-failure:{int(inputs['maxRetryCount'])}"
-        command += ["--restart", restart, "--stop-signal", inputs.get("stopSignal", "SIGTERM")]
-        if inputs.get("tty"):
-            command.append("--tty")
-        if inputs.get("init"):
-            command.append("--init")
+        command = ["docker", "run", "--detach", "--name", inputs["name"], "--hostname", inputs["hostname"]]
+        command += [*run_flags(inputs), "--network", network["name"], "--ip", network["ipv4Address"]]
         container_id = run([*command, inputs["image"]]).strip()
         return container_id, {"name": inputs["name"]}
 
@@ -216,8 +220,9 @@ class Executor(pulumi.runtime.Mocks):
             env = {**os.environ, **inputs.get("environment", {}), "PULUMI_COMMAND_STDOUT": resource.outputs["stdout"]}
             run(["/bin/sh", "-c", inputs["delete"]], env=env)
         elif resource.type.endswith("container:Container"):
-            grace = str(int(inputs.get("destroyGraceSeconds", 10)))
-            run(["docker", "stop", "--time", grace, inputs["name"]])
+            grace = int(inputs.get("destroyGraceSeconds", 0))
+            if grace > 0:  # as pulumi-docker: a stop with that grace first, else straight to a forced removal
+                run(["docker", "stop", "--time", str(grace), inputs["name"]])
             run(["docker", "rm", "--force", *(["--volumes"] if inputs.get("removeVolumes") else []), inputs["name"]])
         elif resource.type.endswith("remoteImage:RemoteImage") and not inputs.get("keepLocally"):
             run(["docker", "image", "rm", inputs["name"]])

@@ -65,7 +65,7 @@ def privileged_refused(image: str) -> bool:
     return tried.returncode != 0 and "caps" in tried.stderr
 
 
-def prepare(stack: str, bundle: Path, work: Path) -> tuple[dict, list[str]]:
+def prepare(stack: str, bundle: Path, work: Path, workers: int = 1, chart: bool = True) -> tuple[dict, list[str]]:
     """Copy the tree into ``work`` and point its stack at the bundle; returns the stack's config."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True)
     for name in files.stdout.decode().split("\0"):
@@ -80,8 +80,9 @@ def prepare(stack: str, bundle: Path, work: Path) -> tuple[dict, list[str]]:
     document = yaml.safe_load(stack_file.read_text())
     config = document["config"]
     base = config["kindling:components"]["baseImage"]
-    config["kindling:workers"] = 1
-    config["kindling:charts"] = [{"name": "e2e", "path": "tests/e2e/chart", "version": "0.1.0", "namespace": "e2e"}]
+    config["kindling:workers"] = workers
+    if chart:
+        config["kindling:charts"] = [{"name": "e2e", "path": "tests/e2e/chart", "version": "0.1.0", "namespace": "e2e"}]
     # The pod that asks CoreDNS needs an image with a resolver; the Debian base has getent.
     config["kindling:preloadImages"] = [*config["kindling:preloadImages"], base]
     if privileged_refused(base):
@@ -201,7 +202,7 @@ class Bringup:
         pack = ["--policy-pack", str(self.work / "policies")]
         if self.engine:
             if not (
-                pulumi(["stack", "init", *flags], self.work, self.env, self.log)
+                pulumi(["stack", "select", "--create", *flags], self.work, self.env, self.log)
                 and pulumi(["up", "--yes", "--skip-preview", *pack, *flags], self.work, self.env, self.log)
             ):
                 return False
@@ -231,7 +232,7 @@ class Bringup:
         document["config"]["e2e:stack"] = self.stack
         document["config"]["e2e:kubeconfigFile"] = str(self.kubeconfig)
         stack_file.write_text(yaml.safe_dump(document))
-        return pulumi(["stack", "init", *flags], self.addons, self.env, self.log) and pulumi(
+        return pulumi(["stack", "select", "--create", *flags], self.addons, self.env, self.log) and pulumi(
             ["up", "--yes", "--skip-preview", *pack, *flags], self.addons, self.env, self.log
         )
 

@@ -1,0 +1,212 @@
+"""make bench STACK=k8s-1-34-0: kindling against the hand-made floor, on one host, in one run.
+
+    python -m bench STACK [--rounds 3] [--executor]
+
+From the stack's release bundle, alternating the two contenders ``--rounds`` times, it times from
+nothing to every node Ready and CoreDNS answering a pod:
+- floor (bench/floor.sh): docker run, images streamed into each node, kubeadm init/join and helm
+  install by hand, with the node image, container flags, kubeadm configuration and flannel chart
+  the kindling stack uses;
+- kindling: `pulumi up` from an empty stack (the real engine where the docker and command plugins
+  are installed, else the executor CI uses).
+It also times a no-op `up`, a `preview` and `destroy` (real engine only), and `up`/`destroy` with
+3 workers. It prints one table with medians and spreads and the ratios kindling/floor and
+3 workers/1 worker, and writes the figures as JSON (--json, default ~/.cache/kindling/bench/).
+Never a timed assertion: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.floor import prepare_floor
+from bundle.__main__ import default_out
+from tests.e2e.checks import all_ready, kubectl, waited
+from tests.e2e.run import Bringup, prepare, pulumi, real_engine_plugins, toolchain_env
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOOR = ROOT / "bench" / "floor.sh"
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+def ready_and_answering(stack: str, nodes: int, dns_image: str) -> bool:
+    """Every node Ready, and a pod resolves the API's service name through CoreDNS."""
+    control_plane = f"{stack}-control-plane"
+    if not waited(lambda: all_ready(control_plane, nodes), 300):
+        return False
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "bench-dns"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "dns",
+                    "image": dns_image,
+                    "imagePullPolicy": "Never",
+                    "command": ["getent", "ahostsv4", "kubernetes.default.svc.cluster.local"],
+                }
+            ],
+        },
+    }
+    kubectl(control_plane, "apply", "-f", "-", stdin=json.dumps(pod))
+    phase = waited(
+        lambda: (
+            kubectl(control_plane, "get", "pod", "bench-dns", "-o", "jsonpath={.status.phase}").stdout
+            in ("Succeeded", "Failed")
+        ),
+        180,
+    )
+    answered = kubectl(control_plane, "get", "pod", "bench-dns", "-o", "jsonpath={.status.phase}").stdout
+    kubectl(control_plane, "delete", "pod", "bench-dns", "--wait=false")
+    return bool(phase) and answered == "Succeeded"
+
+
+def timed(action) -> float | None:
+    started = time.monotonic()
+    return time.monotonic() - started if action() else None
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "failed"
+    if len(values) == 1:
+        return f"{values[0]:.1f} s"
+    return f"{statistics.median(values):.1f} s ({min(values):.1f}-{max(values):.1f})"
+
+
+def set_workers(work: Path, stack: str, workers: int) -> None:
+    stack_file = work / "stacks" / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    document["config"]["kindling:workers"] = workers
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    addons = work / "tests" / "e2e" / "addons" / f"Pulumi.{stack}.yaml"
+    if addons.exists():
+        addons.unlink()  # the executor's add-on stack takes the stack's configuration anew
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("stack")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--executor", action="store_true", help="use the executor even where the plugins exist")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    stack = args.stack
+    release = str(
+        yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["kindling:kubernetesVersion"]
+    )
+    bundle = default_out(release)
+    if subprocess.run([sys.executable, "-m", "bundle", "build", release, "--out", str(bundle)], cwd=ROOT).returncode:
+        return 1
+
+    env = toolchain_env()
+    work = Path(tempfile.mkdtemp(prefix=f"kindling-bench-{stack}-"))
+    env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"bench-{os.getpid()}")
+    (work / ".state").mkdir()
+    _, (dns_image,) = prepare(stack, bundle, work, workers=1, chart=False)
+    engine = real_engine_plugins(env) and not args.executor
+    say(f"kindling runs with {'the real engine' if engine else 'the executor (no docker/command plugins)'}")
+    floor_dir = work / "floor"
+    prepare_floor(stack, work, floor_dir, bundle)
+    log = work / "bench.log"
+    up = Bringup(stack, work, env, log, work / "kubeconfig", engine)
+
+    def floor_up() -> bool:
+        with log.open("a") as sink:
+            done = subprocess.run(["sh", str(FLOOR), "up", str(floor_dir)], stdout=sink, stderr=sink).returncode == 0
+        return done and ready_and_answering(stack, 2, dns_image)
+
+    def floor_down() -> None:
+        subprocess.run(["sh", str(FLOOR), "down", str(floor_dir)], capture_output=True)
+
+    figures: dict[str, list[float]] = {k: [] for k in ("floor", "kindling", "noop_up", "preview", "destroy")}
+    for round_ in range(1, args.rounds + 1):
+        for name, action in (
+            ("floor", floor_up),
+            ("kindling", lambda: up.create() and ready_and_answering(stack, 2, dns_image)),
+        ):
+            seconds = timed(action)
+            say(f"round {round_}: {name} {'failed' if seconds is None else f'{seconds:.1f} s'}")
+            if seconds is not None:
+                figures[name].append(seconds)
+            if name == "floor":
+                floor_down()
+        if engine:
+            flags = ["--stack", stack, "--non-interactive"]
+            for key, command in (("noop_up", ["up", "--yes", "--skip-preview"]), ("preview", ["preview"])):
+                seconds = timed(lambda c=command, f=flags: pulumi([*c, *f], work, env, log))
+                if seconds is not None:
+                    figures[key].append(seconds)
+        seconds = timed(up.destroy)
+        if seconds is not None:
+            figures["destroy"].append(seconds)
+
+    set_workers(work, stack, 3)
+    figures["workers_3"] = [s for s in [timed(lambda: up.create() and ready_and_answering(stack, 4, dns_image))] if s]
+    figures["destroy_1_plus_3"] = [s for s in [timed(up.destroy)] if s]
+    if engine:
+        preview_all = timed(
+            lambda: (
+                subprocess.run([str(ROOT / ".ci" / "preview-all")], cwd=ROOT, env=env, capture_output=True).returncode
+                == 0
+            )
+        )
+        figures["preview_all_stacks"] = [preview_all] if preview_all else []
+
+    report(stack, release, engine, figures, args.json)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def ratio(numerator: list[float], denominator: list[float]) -> str:
+    if not numerator or not denominator:
+        return "n/a"
+    return f"{statistics.median(numerator) / statistics.median(denominator):.2f}"
+
+
+def report(stack: str, release: str, engine: bool, figures: dict[str, list[float]], out: Path | None) -> None:
+    labels = {
+        "floor": "floor: nothing to Ready + DNS (1+1 nodes)",
+        "kindling": "kindling: up to Ready + DNS (1+1 nodes)",
+        "noop_up": "kindling: no-op up",
+        "preview": "kindling: preview",
+        "destroy": "kindling: destroy (1+1 nodes)",
+        "workers_3": "kindling: up to Ready + DNS (1+3 nodes)",
+        "destroy_1_plus_3": "kindling: destroy (1+3 nodes)",
+        "preview_all_stacks": "kindling: preview of all stacks",
+    }
+    print(f"\n| {stack} ({'real engine' if engine else 'executor'}) | median (min-max) |\n|---|---|")
+    for key, label in labels.items():
+        if key in figures:
+            print(f"| {label} | {spread(figures[key]) if figures[key] else 'n/a'} |")
+    print(
+        f"\nkindling/floor = {ratio(figures['kindling'], figures['floor'])}; "
+        f"3 workers/1 worker = {ratio(figures.get('workers_3', []), figures['kindling'])}"
+    )
+    host = {"cpus": os.cpu_count(), "machine": platform.machine(), "kernel": platform.release()}
+    result = {"stack": stack, "kubernetes": release, "engine": engine, "host": host, "figures": figures}
+    out = out or Path.home() / ".cache" / "kindling" / "bench" / f"{stack}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"figures: {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
