@@ -33,7 +33,7 @@ import yaml
 
 from bench.floor import prepare_floor
 from bundle.__main__ import default_out
-from tests.e2e.checks import all_ready, kubectl, waited
+from tests.e2e.checks import all_ready, resolves_from_a_pod, waited
 from tests.e2e.run import Bringup, prepare, pulumi, real_engine_plugins, toolchain_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,35 +47,9 @@ def say(message: str) -> None:
 def ready_and_answering(stack: str, nodes: int, dns_image: str) -> bool:
     """Every node Ready, and a pod resolves the API's service name through CoreDNS."""
     control_plane = f"{stack}-control-plane"
-    if not waited(lambda: all_ready(control_plane, nodes), 300):
-        return False
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "bench-dns"},
-        "spec": {
-            "restartPolicy": "Never",
-            "containers": [
-                {
-                    "name": "dns",
-                    "image": dns_image,
-                    "imagePullPolicy": "Never",
-                    "command": ["getent", "ahostsv4", "kubernetes.default.svc.cluster.local"],
-                }
-            ],
-        },
-    }
-    kubectl(control_plane, "apply", "-f", "-", stdin=json.dumps(pod))
-    phase = waited(
-        lambda: (
-            kubectl(control_plane, "get", "pod", "bench-dns", "-o", "jsonpath={.status.phase}").stdout
-            in ("Succeeded", "Failed")
-        ),
-        180,
+    return (
+        bool(waited(lambda: all_ready(control_plane, nodes), 300)) and resolves_from_a_pod(control_plane, dns_image)[0]
     )
-    answered = kubectl(control_plane, "get", "pod", "bench-dns", "-o", "jsonpath={.status.phase}").stdout
-    kubectl(control_plane, "delete", "pod", "bench-dns", "--wait=false")
-    return bool(phase) and answered == "Succeeded"
 
 
 def timed(action) -> float | None:

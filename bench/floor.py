@@ -70,6 +70,5 @@ def prepare_floor(stack: str, work: Path, out: Path, bundle: Path) -> None:
         "GATEWAY": str(spec.gateway_ip),
         "IMAGE": image,
         "NODES": "\n".join(nodes),
-        "DNS_IMAGE": spec.components.base_image,
     }
     (out / "env").write_text("".join(f"{key}='{value}'\n" for key, value in env.items()))

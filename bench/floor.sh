@@ -3,11 +3,12 @@
 # node image, container flags, kubeadm configuration and CNI chart as the kindling stack. Fixed on
 # purpose: never optimised along with kindling.
 #
-#   floor.sh up DIR     DIR holds what bench/__main__.py prepared (see below); exits once every
-#                       node is Ready (kubeadm init/join, flannel) and DNS answers from a pod
+#   floor.sh up DIR     DIR holds what bench/floor.py prepared (see below); exits once kubeadm
+#                       init/join and helm install of flannel are done (the bench then waits for
+#                       every node Ready and DNS from a pod, the same way for both contenders)
 #   floor.sh down DIR   removes the containers and the network
 #
-# DIR: env (NETWORK, SUBNET, GATEWAY, IMAGE, NODES "name ip role" lines, DNS_IMAGE),
+# DIR: env (NETWORK, SUBNET, GATEWAY, IMAGE, NODES "name ip role" lines),
 # run-<node> (the node's docker run flags, one a line), images-<role> (the images a node of that
 # role runs, one a line), init.yaml, join.yaml (@KINDLING_JOIN_TOKEN@ and @KINDLING_CA_CERT_HASH@
 # stand for the values kubeadm mints), flannel.tgz and flannel-values.yaml.
@@ -25,10 +26,6 @@ down() {
     docker network rm "$NETWORK" >/dev/null 2>&1 || true
 }
 
-kubectl_in() {
-    docker exec -i "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"
-}
-
 wait_for() {  # wait_for <seconds> <command...>: poll each second until the command succeeds
     limit=$1
     shift
@@ -37,17 +34,6 @@ wait_for() {  # wait_for <seconds> <command...>: poll each second until the comm
         [ "$(date +%s)" -lt "$deadline" ] || { echo "floor: gave up waiting for: $*" >&2; return 1; }
         sleep 1
     done
-}
-
-nodes_ready() {
-    count=$(printf '%s\n' "$NODES" | grep -c .)
-    ready=$(kubectl_in get nodes --no-headers | awk '$2 == "Ready"' | wc -l)
-    [ "$ready" -eq "$count" ]
-}
-
-dns_answers() {
-    phase=$(kubectl_in get pod floor-dns -o 'jsonpath={.status.phase}')
-    [ "$phase" = Succeeded ]
 }
 
 up() {
@@ -78,10 +64,6 @@ up() {
     docker cp "$dir/flannel-values.yaml" "$control_plane:/tmp/flannel-values.yaml"
     docker exec "$control_plane" helm --kubeconfig /etc/kubernetes/admin.conf install flannel /tmp/flannel.tgz \
         --namespace kube-flannel --create-namespace --values /tmp/flannel-values.yaml --wait --timeout 10m >/dev/null
-    wait_for 300 nodes_ready
-    kubectl_in run floor-dns --image "$DNS_IMAGE" --image-pull-policy Never --restart Never \
-        --command -- getent ahostsv4 kubernetes.default.svc.cluster.local >/dev/null
-    wait_for 180 dns_answers
 }
 
 case "$command" in

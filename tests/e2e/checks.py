@@ -89,10 +89,15 @@ def pods(control_plane: str, namespace: str) -> list[dict]:
     return json.loads(found.stdout)["items"] if found.returncode == 0 else []
 
 
-def not_running(items: list[dict]) -> list[str]:
-    return [
-        f"{p['metadata']['name']} {p['status'].get('phase')}" for p in items if p["status"].get("phase") != "Running"
-    ]
+def not_ready(items: list[dict]) -> list[str]:
+    """Pods not Running with every container ready (CoreDNS runs a while before it answers)."""
+    waiting = []
+    for pod in items:
+        phase = pod["status"].get("phase")
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+        if phase != "Running" or not ready:
+            waiting.append(f"{pod['metadata']['name']} {phase}{'' if ready else ' (not ready)'}")
+    return waiting
 
 
 def host_kubectl(work: Path, config: dict) -> Path:
@@ -129,9 +134,9 @@ def cluster(report: Report, stack: str, release: str, kubeconfig: Path, work: Pa
         report.check(f"{name} runs runc {runc_version}", f"runc version {runc_version}\n" in said, said.strip())
 
     for namespace in ("kube-system", "kube-flannel"):
-        pending = waited(lambda ns=namespace: not not_running(pods(control_plane, ns)) and pods(control_plane, ns))
+        pending = waited(lambda ns=namespace: not not_ready(pods(control_plane, ns)) and pods(control_plane, ns))
         report.check(
-            f"every {namespace} pod Running", bool(pending), ", ".join(not_running(pods(control_plane, namespace)))
+            f"every {namespace} pod Running", bool(pending), ", ".join(not_ready(pods(control_plane, namespace)))
         )
     proxy_logs = kubectl(control_plane, "logs", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "--tail", "-1")
     report.check(
@@ -145,30 +150,50 @@ def cluster(report: Report, stack: str, release: str, kubeconfig: Path, work: Pa
     report.check("the local chart from kindling:charts is deployed", chart.stdout == "e2e", chart.stderr.strip())
 
 
+def resolves_from_a_pod(control_plane: str, image: str, seconds: int = 120) -> tuple[bool, str]:
+    """Whether a pod resolves DNS_NAME through CoreDNS within ``seconds``: one pod after another, as
+    a Service's rules may reach kube-proxy a moment after its pods are ready. Returns what it saw."""
+    deadline = time.monotonic() + seconds
+    attempt, seen = 0, "no answer"
+    while time.monotonic() < deadline:
+        attempt += 1
+        name = f"dns-check-{attempt}"
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": "dns",
+                        "image": image,
+                        "imagePullPolicy": "Never",
+                        "command": ["getent", "ahostsv4", DNS_NAME],
+                    }
+                ],
+            },
+        }
+        kubectl(control_plane, "apply", "-f", "-", stdin=json.dumps(pod))
+        phase = waited(
+            lambda n=name: (
+                kubectl(control_plane, "get", "pod", n, "-o", "jsonpath={.status.phase}").stdout
+                in ("Succeeded", "Failed")
+            ),
+            60,
+        )
+        shown = kubectl(control_plane, "get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
+        logs = kubectl(control_plane, "logs", name).stdout.strip()
+        kubectl(control_plane, "delete", "pod", name, "--wait=false")
+        if phase and shown == "Succeeded" and DNS_NAME in logs:
+            return True, logs
+        seen = f"attempt {attempt}: {shown or 'no phase'} {logs!r}"
+    return False, seen
+
+
 def dns_check(report: Report, control_plane: str, image: str) -> None:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "e2e-dns", "namespace": "default"},
-        "spec": {
-            "restartPolicy": "Never",
-            "containers": [
-                {"name": "dns", "image": image, "imagePullPolicy": "Never", "command": ["getent", "ahostsv4", DNS_NAME]}
-            ],
-        },
-    }
-    kubectl(control_plane, "apply", "-f", "-", stdin=json.dumps(pod))
-    phase = waited(
-        lambda: (
-            kubectl(control_plane, "get", "pod", "e2e-dns", "-o", "jsonpath={.status.phase}").stdout
-            in ("Succeeded", "Failed")
-            and kubectl(control_plane, "get", "pod", "e2e-dns", "-o", "jsonpath={.status.phase}").stdout
-        ),
-        180,
-    )
-    logs = kubectl(control_plane, "logs", "e2e-dns").stdout.strip()
-    report.check(f"DNS from a pod resolves {DNS_NAME}", phase == "Succeeded" and DNS_NAME in logs, f"{phase}: {logs}")
-    kubectl(control_plane, "delete", "pod", "e2e-dns", "--wait=false")
+    answered, seen = resolves_from_a_pod(control_plane, image)
+    report.check(f"DNS from a pod resolves {DNS_NAME}", answered, seen)
 
 
 def readback(report: Report, containers: dict[str, dict]) -> None:
