@@ -60,10 +60,10 @@ up() {
             docker exec -i "$worker" sh -c 'mkdir -p /etc/kindling && cat > /etc/kindling/join.yaml &&
                 kubeadm join --config /etc/kindling/join.yaml --skip-phases=preflight' >/dev/null
     done
-    docker cp "$dir/flannel.tgz" "$control_plane:/tmp/flannel.tgz"
-    docker cp "$dir/flannel-values.yaml" "$control_plane:/tmp/flannel-values.yaml"
-    docker exec "$control_plane" helm --kubeconfig /etc/kubernetes/admin.conf install flannel /tmp/flannel.tgz \
-        --namespace kube-flannel --create-namespace --values /tmp/flannel-values.yaml --wait --timeout 10m >/dev/null
+    docker cp "$dir/flannel.tgz" "$control_plane:/root/flannel.tgz"
+    docker cp "$dir/flannel-values.yaml" "$control_plane:/root/flannel-values.yaml"
+    docker exec "$control_plane" helm --kubeconfig /etc/kubernetes/admin.conf install flannel /root/flannel.tgz \
+        --namespace kube-flannel --create-namespace --values /root/flannel-values.yaml --wait --timeout 10m >/dev/null
 }
 
 case "$command" in

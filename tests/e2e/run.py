@@ -280,7 +280,7 @@ class Bringup:
         flags = ["--stack", self.stack, "--non-interactive", "--yes"]
         if self.engine:
             return pulumi(["destroy", *flags], self.work, self.env, self.log) and pulumi(
-                ["stack", "rm", *flags], self.work, self.env, self.log
+                ["stack", "rm", "--preserve-config", *flags], self.work, self.env, self.log
             )
         addons_gone = True
         if (self.addons / f"Pulumi.{self.stack}.yaml").exists():
