@@ -10,7 +10,9 @@ from pathlib import Path
 from cluster import deploy
 from kindling.host import check_host, inspect_docker_host, place_node_network
 from kindling.spec import load_spec
+from pacing import pace_the_sdk
 
+pace_the_sdk()
 spec = load_spec()
 host = inspect_docker_host(spec.control_plane_name, spec.name)
 check_host(spec, host)

@@ -31,6 +31,7 @@ from components.node_network import NodeNetwork, NodeNetworkArgs
 from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
+from kindling.catalog import CONTROL_PLANE_ONLY_IMAGES, image_name
 from kindling.config import Chart, SpecError
 from kindling.host import RELEASE_ARCHITECTURES, DockerHost
 from kindling.kubeadm_config import render_init_config, render_join_config
@@ -169,6 +170,11 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def images_a_worker_runs(images: tuple[str, ...]) -> list[str]:
+    """The preloaded images a worker runs: all but the control plane's static pods'."""
+    return [image for image in images if image_name(image) not in CONTROL_PLANE_ONLY_IMAGES]
+
+
 def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
     if host.lib_modules_drift:
         pulumi.log.warn(host.lib_modules_drift)
@@ -216,6 +222,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 config_sha256=_sha256(config),
                 api_server=api_server,
                 preloaded_images=preloaded,
+                runs_images=None if index == 0 else images_a_worker_runs(spec.preload_images),
             ),
         )
 

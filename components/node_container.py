@@ -106,8 +106,10 @@ class NodeContainerArgs:
     mount_lib_modules: bool
     config_sha256: str
     api_server: ApiServerPublishing | None = None
-    # Local images loaded into the node's containerd once it has booted.
+    # Local images loaded into the node's containerd once it has booted: those of preloaded_images
+    # that this node runs (all of them, when not narrowed).
     preloaded_images: PreloadedImages | None = None
+    runs_images: list[str] | None = None
 
 
 class NodeContainer(pulumi.ComponentResource):
@@ -185,7 +187,8 @@ class NodeContainer(pulumi.ComponentResource):
             init=False,
             tty=True,
             stop_signal="SIGRTMIN+3",
-            destroy_grace_seconds=30,
+            # A node being removed needs no clean shutdown (systemd's takes 7-13 s): Docker kills it.
+            destroy_grace_seconds=0,
             remove_volumes=True,
             must_run=True,
             opts=pulumi.ResourceOptions(
@@ -204,11 +207,13 @@ class NodeContainer(pulumi.ComponentResource):
         self.systemd_state = booted.stdout
         # What kubeadm must wait for: a booted node, with its preloaded images when it has some.
         self.ready: command.local.Command = booted
-        if args.preloaded_images is not None and args.preloaded_images.names:
+        preloaded = args.preloaded_images
+        images = [] if preloaded is None else preloaded.names if args.runs_images is None else args.runs_images
+        if preloaded is not None and images:
             self.ready = run_script(
                 f"{name}-images",
-                on_host("load-images.sh", args.name, *args.preloaded_images.names),
-                triggers=[self.container.id, *args.preloaded_images.ids],
+                on_host("load-images.sh", args.name, *images),
+                triggers=[self.container.id, *(preloaded.id_of[image] for image in images)],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[booted]),
             )
         self.register_outputs({"containerName": self.container.name, "systemdState": self.systemd_state, "ip": args.ip})

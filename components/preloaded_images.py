@@ -24,6 +24,7 @@ class PreloadedImagesArgs:
 class PreloadedImages(pulumi.ComponentResource):
     names: list[str]
     ids: list[pulumi.Output[str]]
+    id_of: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: PreloadedImagesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(PRELOADED_IMAGES_TYPE, name, None, opts)
@@ -37,4 +38,5 @@ class PreloadedImages(pulumi.ComponentResource):
             ).image_id
             for index, image in enumerate(args.images)
         ]
+        self.id_of = dict(zip(self.names, self.ids, strict=True))
         self.register_outputs({"images": self.names})
