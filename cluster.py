@@ -3,7 +3,7 @@
 Like kind's create (pkg/cluster/internal/create/create.go), it reads in kubeadm's order:
 
 1. the cluster's Docker network (NodeNetwork);
-2. the node image (NodeImage), and local images to load into every node (PreloadedImages);
+2. local images the nodes run (PreloadedImages), and the node image with them baked in (NodeImage);
 3. the control-plane node, booted (NodeContainer);
 4. kubeadm init, the kubeconfig, and the control plane Ready (KubeadmControlPlane);
 5. each worker node, booted and joined (NodeContainer, KubeadmJoin);
@@ -199,13 +199,17 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     network = NodeNetwork(
         "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
     )
-    # 2. The node image, and the local images every node loads before kubeadm runs.
-    image = NodeImage("node-image", image_args)
+    # 2. The local images the nodes run, and the node image: built with them in its containerd, or
+    # (a prebuilt image) loaded into each node before kubeadm runs.
     preloaded = (
         PreloadedImages("preloaded-images", PreloadedImagesArgs(images=list(spec.preload_images)))
         if spec.preload_images
         else None
     )
+    prebuilt = spec.node_image is not None
+    image_args.preloaded = None if prebuilt else preloaded
+    image = NodeImage("node-image", image_args)
+    loaded_at_start = preloaded if prebuilt else None
 
     def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
         return NodeContainer(
@@ -221,7 +225,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 mount_lib_modules=host.nodes_mount_lib_modules,
                 config_sha256=_sha256(config),
                 api_server=api_server,
-                preloaded_images=preloaded,
+                preloaded_images=loaded_at_start,
                 runs_images=None if index == 0 else images_a_worker_runs(spec.preload_images),
             ),
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from components.preloaded_images import PreloadedImages
 from components.shell import on_host, run_script
 from kindling.contract import NODE_IMAGE_TYPE
 
@@ -44,6 +45,9 @@ class NodeImageArgs:
     # Files of kindling:downloads sources that are local directories: path in the build
     # context (artifacts/<source>/<upstream path>) -> the file on this machine.
     local_artifacts: dict[str, Path] = field(default_factory=dict)
+    # Local images baked into the image's containerd (node-image/bake-images.sh), so that no node
+    # loads them at start. Not for a prebuilt image: that one is the user's, nodes load them instead.
+    preloaded: PreloadedImages | None = None
 
     def build_args(self) -> dict[str, str]:
         """node-image/Dockerfile's build arguments but BASE_IMAGE (which the tag need not hash)."""
@@ -65,7 +69,9 @@ class NodeImageArgs:
 def context_digest(context: Path = BUILD_CONTEXT) -> str:
     """Digest of the build context's files, so an edited Dockerfile or script rebuilds the image."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file() and "artifacts" not in p.parts):
+    staged = ("artifacts", "images")  # filled only in a staged context, hashed by what fills them
+    files = (p for p in context.rglob("*") if p.is_file() and not staged_dir(p.relative_to(context), staged))
+    for path in sorted(files):
         digest.update(str(path.relative_to(context)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -88,11 +94,21 @@ def _local_files_digest(local_artifacts: dict[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def image_tag(args: NodeImageArgs) -> str:
+def staged_dir(relative: Path, names: tuple[str, ...]) -> bool:
+    return bool(relative.parts) and relative.parts[0] in names
+
+
+def _images_digest(images: list[str]) -> str:
+    """Baked images (names or ids), in the stack's order; "" when none, so such tags stay as they were."""
+    return "" if not images else hashlib.sha256("\n".join(images).encode()).hexdigest()
+
+
+def image_tag(args: NodeImageArgs, image_ids: list[str] | None = None) -> str:
     shaping = hashlib.sha256(context_digest().encode())
     for key, value in sorted(args.build_args().items()):
         shaping.update(f"{key}={value}\n".encode())
     shaping.update(_local_files_digest(args.local_artifacts).encode())
+    shaping.update(_images_digest(image_ids or []).encode())
     # One repository per cluster: destroying one cluster never untags an image another still runs.
     return f"kindling/{args.cluster}:v{args.kubernetes_version}-{shaping.hexdigest()[:12]}"
 
@@ -101,13 +117,14 @@ def staged_contexts_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kindling" / "node-image-contexts"
 
 
-def staged_context(cluster: str, local_artifacts: dict[str, Path]) -> Path:
+def staged_context(cluster: str, local_artifacts: dict[str, Path], baked_images: list[str] | None = None) -> Path:
     """Where node-image/ plus the local artifact files are staged as one build context, by content.
 
     Named build contexts would avoid the copy but need Docker 23 or later; this works with any
     BuildKit. Nothing is written here: stage-context.sh stages it when the image is built.
     """
-    key = hashlib.sha256((context_digest() + _local_files_digest(local_artifacts)).encode()).hexdigest()[:16]
+    shaping = context_digest() + _local_files_digest(local_artifacts) + _images_digest(baked_images or [])
+    key = hashlib.sha256(shaping.encode()).hexdigest()[:16]
     return staged_contexts_root() / f"{cluster}-{key}"
 
 
@@ -132,12 +149,14 @@ class NodeImage(pulumi.ComponentResource):
             )
         else:
             build_args = {**args.build_args(), "BASE_IMAGE": args.base_image or ""}
+            baked = args.preloaded.names if args.preloaded else []
+            baked_ids = args.preloaded.ids if args.preloaded else []
             context = BUILD_CONTEXT
             depends_on: list[pulumi.Resource] = []
-            if args.local_artifacts:
-                context = staged_context(args.cluster, args.local_artifacts)
-                # The staged context belongs to this stack: made when the image is built, replaced with it
-                # (a new path), removed by destroy.
+            if args.local_artifacts or baked:
+                context = staged_context(args.cluster, args.local_artifacts, baked)
+                # The staged context belongs to this stack: made when the image is built, made again when a
+                # baked image changes (removed first: the path stays), removed by destroy.
                 depends_on.append(
                     run_script(
                         f"{name}-staged-context",
@@ -145,16 +164,25 @@ class NodeImage(pulumi.ComponentResource):
                             "stage-context.sh",
                             str(context),
                             str(BUILD_CONTEXT),
-                            environment={"KINDLING_STAGED_FILES": staged_files(args.local_artifacts)},
+                            environment={
+                                "KINDLING_STAGED_FILES": staged_files(args.local_artifacts),
+                                "KINDLING_STAGED_IMAGES": "\n".join(baked),
+                            },
                         ),
                         delete=f"rm -rf {shlex.quote(str(context))}",
-                        triggers=[str(context)],
-                        opts=pulumi.ResourceOptions(parent=self),
+                        triggers=[str(context), *baked_ids],
+                        opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                     )
                 )
+            # Tagged by what the baked images are, too: a changed image builds (and runs) a new node image.
+            tag: pulumi.Input[str] = (
+                pulumi.Output.all(*baked_ids).apply(lambda ids: image_tag(args, list(ids)))
+                if baked_ids
+                else image_tag(args)
+            )
             self.image = docker.RemoteImage(
                 name,
-                name=image_tag(args),
+                name=tag,
                 build=docker.RemoteImageBuildArgs(
                     context=str(context),
                     dockerfile="Dockerfile",

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Host side: stage the node image's build context in directory $1: node-image/ (directory $2)
 # without its artifacts/, plus the local artifact files KINDLING_STAGED_FILES lists, one
-# "<path in the context><TAB><file on this host>" a line, hard-linked where the filesystem allows.
+# "<path in the context><TAB><file on this host>" a line, hard-linked where the filesystem allows,
+# and the local Docker images KINDLING_STAGED_IMAGES lists (one a line) as one docker save archive
+# in images/, for the image build to bake into the node's containerd.
 # It runs when the image is built (never during a preview), is written beside $1 and renamed
 # into place, so a context is never half made.
 set -eu
@@ -12,12 +14,17 @@ tab=$(printf '\t')
 rm -rf "$partial"
 mkdir -p "$(dirname "$target")"
 cp -R "$node_image" "$partial"
-rm -rf "$partial/artifacts"
-mkdir "$partial/artifacts"
+rm -rf "$partial/artifacts" "$partial/images"
+mkdir "$partial/artifacts" "$partial/images"
 printf '%s\n' "$KINDLING_STAGED_FILES" | while IFS="$tab" read -r destination file; do
     [ -n "$destination" ] || continue
     mkdir -p "$(dirname "$partial/$destination")"
     ln "$file" "$partial/$destination" 2>/dev/null || cp "$file" "$partial/$destination"
 done
+images=$(printf '%s\n' "${KINDLING_STAGED_IMAGES:-}" | sed '/^$/d')
+if [ -n "$images" ]; then
+    # shellcheck disable=SC2086 # one image reference a word
+    docker save -o "$partial/images/preloaded.tar" $images
+fi
 rm -rf "$target"
 mv "$partial" "$target"
