@@ -85,6 +85,7 @@ def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
         apt_mirror=downloads["apt"],
         runc_within_bounds=catalog.containerd_grants_all_capabilities(spec.components.containerd),
         local_artifacts={} if spec.node_image else local_artifacts(spec, node_artifacts, architecture),
+        keep_build_cache=spec.keep_build_cache,
     )
 
 

@@ -48,6 +48,8 @@ class NodeImageArgs:
     # Local images baked into the image's containerd (node-image/bake-images.sh), so that no node
     # loads them at start. Not for a prebuilt image: that one is the user's, nodes load them instead.
     preloaded: PreloadedImages | None = None
+    # Keep the build's BuildKit cache on destroy: the next build of the same image is then quick.
+    keep_build_cache: bool = False
 
     def build_args(self) -> dict[str, str]:
         """node-image/Dockerfile's build arguments but BASE_IMAGE (which the tag need not hash)."""
@@ -180,6 +182,15 @@ class NodeImage(pulumi.ComponentResource):
                 if baked_ids
                 else image_tag(args)
             )
+            if not args.keep_build_cache:
+                # Before the build: when it started, so that what it adds to the cache can be told apart.
+                build_started = run_script(
+                    f"{name}-build-started",
+                    on_host("build-cache.sh", "started"),
+                    triggers=[tag],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+                )
+                depends_on.append(build_started)
             self.image = docker.RemoteImage(
                 name,
                 name=tag,
@@ -195,5 +206,24 @@ class NodeImage(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
             )
         self.image_id = self.image.image_id
+        if not args.prebuilt and not args.keep_build_cache:
+            # After the build: the cache records it created. Its delete removes the image and then them
+            # (BuildKit keeps records an image still shares), on destroy and when the image is rebuilt.
+            build_cache = run_script(
+                f"{name}-build-cache",
+                on_host(
+                    "build-cache.sh",
+                    "created",
+                    environment={
+                        "KINDLING_BUILD_STARTED": build_started.stdout,
+                        "KINDLING_NODE_IMAGE": self.image.name,
+                    },
+                ),
+                delete=on_host("build-cache.sh", "prune").create,
+                triggers=[self.image.image_id],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.image]),
+            )
+            # Whatever runs the image depends on this record too, so it is gone before the image is removed.
+            self.image_id = pulumi.Output.all(self.image.image_id, build_cache.id).apply(lambda both: both[0])
         self.name = self.image.name
         self.register_outputs({"name": self.name, "imageId": self.image_id})

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pulumi_command as command
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -27,7 +28,7 @@ def script(name: str) -> str:
 @dataclass(frozen=True)
 class ScriptCommand:
     create: str
-    environment: dict[str, str]
+    environment: dict[str, pulumi.Input[str]]
 
 
 def _invocation(script_name: str, args: tuple[str, ...]) -> str:
@@ -44,7 +45,7 @@ def in_node(node: str, script_name: str, *args: str) -> ScriptCommand:
     )
 
 
-def on_host(script_name: str, *args: str, environment: dict[str, str] | None = None) -> ScriptCommand:
+def on_host(script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None) -> ScriptCommand:
     """Run a host-side script (it drives ``docker`` itself)."""
     return ScriptCommand(
         create=_invocation(script_name, args),

@@ -258,6 +258,9 @@ class StackConfig(_Model):
         default_factory=list, description="Local Docker images loaded into every node before kubeadm runs"
     )
     downloads: Annotated[Downloads, Structured] = Field(default_factory=Downloads)
+    keep_build_cache: bool = Field(
+        False, description="Keep the node image's BuildKit cache on destroy, for a faster next up"
+    )
 
     @field_validator("kubernetes_version", mode="before")
     @classmethod

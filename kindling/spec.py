@@ -52,6 +52,7 @@ class ClusterSpec:
     image_repository: str
     preload_images: tuple[str, ...]
     downloads: Downloads
+    keep_build_cache: bool
 
     @property
     def control_plane_name(self) -> str:
@@ -198,6 +199,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         image_repository=config.image_repository,
         preload_images=tuple(config.preload_images),
         downloads=config.downloads,
+        keep_build_cache=config.keep_build_cache,
     )
 
 

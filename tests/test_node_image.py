@@ -86,7 +86,8 @@ def bake(tmp_path, archives, schema="2", containerd_body=None, ctr_body=None):
     bin_dir.mkdir()
     commands = {
         "containerd": containerd_body or f'echo "containerd $*" >> {log}; cat "$2" >> {log}; exec sleep 30',
-        "ctr": ctr_body or f'echo "ctr $*" >> {log}; exit 0',
+        # Like a real daemon, answering only once containerd has started (and logged its config).
+        "ctr": ctr_body or f'grep -q "^version = " {log} 2>/dev/null || exit 1; echo "ctr $*" >> {log}; exit 0',
     }
     for name, body in commands.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
@@ -161,3 +162,108 @@ def test_staging_saves_the_baked_images_as_one_archive(tmp_path):
     ]
     assert (target / "images/preloaded.tar").read_text() == "archive\n"
     assert not (target / "images/README.md").exists(), "only what is baked"
+
+
+# --- the build's cache records, removed by destroy -----------------------------------------------
+
+
+def fake_docker(tmp_path, records: str):
+    """A docker on PATH with ``records`` as its build cache: it logs every call but listing, and prunes as
+    BuildKit does, except records whose id starts with "shared" (an image of someone else still uses them)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    listing = tmp_path / "records"
+    listing.write_text(records)
+    docker = bin_dir / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = system ]; then cat {listing}; exit 0; fi\n'
+        f'echo "$*" >> {tmp_path}/calls\n'
+        'if [ "$1" = builder ]; then id="${6#id=}"; case "$id" in shared*) exit 0;; esac;\n'
+        f'  grep -v "^$id " {listing} > {listing}.new; mv {listing}.new {listing}; fi\n'
+    )
+    docker.chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+
+
+def build_cache(env, *args):
+    script = SCRIPTS / "build-cache.sh"
+    return subprocess.run(["/bin/sh", str(script), *args], env=env, capture_output=True, text=True, check=True)
+
+
+def test_the_build_owns_only_the_cache_records_created_after_it_started(tmp_path):
+    env = fake_docker(
+        tmp_path,
+        "old1 2026-12-01 11:54:49.455419678 +0000 UTC\n"
+        "new1 2026-12-01 18:30:00.100000000 +0000 UTC\n"
+        "new2 2026-12-01 18:31:12.000000001 +0000 UTC\n"
+        "\n",
+    )
+    started = "1796149800"  # 2026-12-01 18:30:00 UTC
+    created = build_cache({**env, "KINDLING_BUILD_STARTED": started}, "created")
+    assert created.stdout.split() == ["new2", "new1"], "newest first; a record an earlier build made is another stack's"
+
+
+RECORDS = (
+    "new2 2026-12-01 18:31:12.000000001 +0000 UTC\n"
+    "new1 2026-12-01 18:30:00.100000000 +0000 UTC\n"
+    "other 2026-12-01 11:54:49.455419678 +0000 UTC\n"
+)
+
+
+def test_destroy_removes_the_image_then_each_record_the_build_created(tmp_path):
+    env = fake_docker(tmp_path, RECORDS)
+    build_cache({**env, "PULUMI_COMMAND_STDOUT": "new2\nnew1", "KINDLING_NODE_IMAGE": "kindling-node:v1"}, "prune")
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == [
+        "image inspect kindling-node:v1",
+        "image rm kindling-node:v1",  # BuildKit keeps whatever an existing image shares
+        "builder prune --all --force --filter id=new2",
+        "builder prune --all --force --filter id=new1",
+    ]
+    assert (tmp_path / "records").read_text().split()[0] == "other", "another build's record stays"
+
+
+def test_a_record_another_image_still_shares_is_left_with_a_warning(tmp_path):
+    env = fake_docker(tmp_path, RECORDS + "shared1 2026-12-01 18:31:13.0 +0000 UTC\n")
+    pruned = build_cache(
+        {**env, "PULUMI_COMMAND_STDOUT": "shared1\nnew2", "KINDLING_NODE_IMAGE": "kindling-node:v1"}, "prune"
+    )
+    assert "shared1 is still shared with another image" in pruned.stderr
+    prunes = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("builder")]
+    assert prunes.count("builder prune --all --force --filter id=shared1") == 3, "three tries, then left"
+    assert prunes.count("builder prune --all --force --filter id=new2") == 1
+
+
+def test_the_build_start_is_required_to_tell_records_apart(tmp_path):
+    env = fake_docker(tmp_path, "")
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        build_cache(env, "created")
+    assert "KINDLING_BUILD_STARTED" in failed.value.stderr
+
+
+def test_the_node_image_build_cache_is_recorded_after_the_build_and_pruned_on_destroy():
+    deployment = run_program("k8s-1-19-1", stack_config("k8s-1-19-1"))
+    (image,) = deployment.of_type("docker:index/remoteImage:RemoteImage")
+    commands = deployment.of_type("command:local:Command")
+    (started,) = [c for c in commands if "build-cache.sh started" in c.inputs["create"]]
+    (cache,) = [c for c in commands if "build-cache.sh created" in c.inputs["create"]]
+    assert started.urn in image.dependencies, "the start is taken before the build"
+    assert image.urn in cache.dependencies, "the records are read once the image exists"
+    assert "build-cache.sh prune" in cache.inputs["delete"]
+    assert cache.inputs["triggers"] == [image.outputs["imageId"]], "a rebuilt image's records are its own"
+    assert "KINDLING_BUILD_STARTED" in cache.inputs["environment"]
+    assert cache.inputs["environment"]["KINDLING_NODE_IMAGE"] == image.inputs["name"], "the image goes first"
+    nodes = deployment.of_type("docker:index/container:Container")
+    assert nodes and all(cache.urn in node.dependencies for node in nodes), "nodes go before the image is removed"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"keepBuildCache": "true"}, {"nodeImage": "kindling/prebuilt@sha256:" + "ab" * 32}],
+    ids=["keepBuildCache", "prebuilt"],
+)
+def test_a_kept_cache_or_a_prebuilt_image_leaves_the_build_cache_alone(overrides):
+    deployment = run_program("k8s-1-19-1", {**stack_config("k8s-1-19-1"), **overrides})
+    scripts = [c.inputs["create"] for c in deployment.of_type("command:local:Command")]
+    assert not [s for s in scripts if "build-cache.sh" in s]

@@ -225,7 +225,9 @@ class Executor(pulumi.runtime.Mocks):
                 run(["docker", "stop", "--time", str(grace), inputs["name"]])
             run(["docker", "rm", "--force", *(["--volumes"] if inputs.get("removeVolumes") else []), inputs["name"]])
         elif resource.type.endswith("remoteImage:RemoteImage") and not inputs.get("keepLocally"):
-            run(["docker", "image", "rm", inputs["name"]])
+            # As the provider does: an image removed already (by the build-cache record's delete) is not an error.
+            if subprocess.run(["docker", "image", "inspect", inputs["name"]], capture_output=True).returncode == 0:
+                run(["docker", "image", "rm", inputs["name"]])
         elif resource.type.endswith("network:Network"):
             run(["docker", "network", "rm", inputs["name"]])
 

@@ -129,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     (work / ".state").mkdir(parents=True)
     config, _ = prepare(stack, bundle, work)
     engine = real_engine_plugins(env) and not args.executor
+    cache_before = checks.build_cache_ids()
     # Enough to tear a kept run down later (python -m tests.e2e.run STACK --destroy WORK).
-    (work / "e2e-run.json").write_text(json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]}))
+    (work / "e2e-run.json").write_text(
+        json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"], "cacheBefore": cache_before})
+    )
     say(
         f"mode: {'the real engine' if engine else 'the executor for docker and command resources'}; "
         f"nodeSecurity {config.get('kindling:nodeSecurity', 'privileged')}; work tree {work}"
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             step = time.monotonic()
             report.check("destroy", up.destroy(), f"see {log}")
             report.time("destroy", time.monotonic() - step)
-            checks.residue(report, stack, work)
+            checks.residue(report, stack, work, cache_before)
             if report.failed:
                 say(f"kept {work} for a look at what failed (e2e.log)")
             else:
@@ -176,7 +179,7 @@ def destroy_kept(stack: str, work: Path) -> int:
     report = Report()
     up = Bringup(stack, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
     report.check("destroy", up.destroy(), f"see {work / 'e2e.log'}")
-    checks.residue(report, stack, work)
+    checks.residue(report, stack, work, run["cacheBefore"])
     if not report.failed:
         shutil.rmtree(work, ignore_errors=True)
     return report.close()
