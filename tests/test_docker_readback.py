@@ -12,8 +12,8 @@ import json
 import pytest
 
 from tests.docker_readback import drift
+from tests.program_fixtures import REFERENCE, control_plane, deployed_with
 from tests.support import FIXTURES
-from tests.test_program import REFERENCE, control_plane, deployed_with
 
 
 def fixture(mode):
