@@ -28,8 +28,8 @@ def load_balancer_name(cluster: str) -> str:
     return f"{cluster}-lb"
 
 
-# Where the load balancer's image keeps the HAProxy configuration it is built with.
-HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
+# The build argument that carries the HAProxy configuration into the load balancer's image.
+HAPROXY_CONFIG_ARG = "HAPROXY_CONFIG"
 # The sha256 of the node's rendered kubeadm configuration: a changed configuration replaces the node.
 LABEL_CONFIG = "kindling.config-sha256"
 # Whether a node was created with the host's /lib/modules bound read-only.

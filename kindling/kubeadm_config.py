@@ -131,9 +131,8 @@ def control_plane_join_configuration(
         "localAPIEndpoint": {"advertiseAddress": str(spec.node_ip(index)), "bindPort": API_SERVER_PORT},
         "certificateKey": certificate_key,
     }
-    if spec.workers == 0:
-        # Pods must run somewhere: kubeadm taints a joining control plane unless given none.
-        document["nodeRegistration"]["taints"] = []
+    # Taints stay kubeadm's here even without workers: the join script removes them, so that adding a
+    # worker later changes no control plane's configuration (which would replace its node).
     return document
 
 

@@ -108,13 +108,15 @@ def test_a_further_control_plane_joins_as_one_with_placeholders_for_every_creden
     }
     assert kubelet_args(document)["node-ip"] == str(spec.node_ip(2))
     assert kubelet_args(document)["provider-id"].endswith(f"/{stack}-control-plane-3")
-    assert "taints" not in document["nodeRegistration"], "with workers, control planes keep kubeadm's taints"
+    assert "taints" not in document["nodeRegistration"], "kubeadm's, removed by the join script when no workers"
 
 
-def test_without_workers_the_joined_control_planes_are_left_untainted():
-    spec = spec_of(controlPlanes="3")
-    document = yaml.safe_load(render_control_plane_join_config(spec, 1, TOKEN, CA_HASH, KEY))
-    assert document["nodeRegistration"]["taints"] == []
+def test_a_control_planes_join_configuration_does_not_change_with_the_workers():
+    # It shapes the node (its label): adding a worker must not replace a control plane.
+    configs = {
+        render_control_plane_join_config(spec_of(controlPlanes="3", workers=w), 1, TOKEN, CA_HASH, KEY) for w in "012"
+    }
+    assert len(configs) == 1
 
 
 @pytest.mark.parametrize("count", [3, 5])

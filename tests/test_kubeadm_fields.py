@@ -52,8 +52,7 @@ def problems_in(document: dict, kubernetes_minor: tuple[int, int]) -> list[str]:
     bounds = table.get("fieldVersions", {}).get(api, {}).get(kind, {})
     problems = []
     for path in sorted(field_paths(document)):
-        # An empty list (taints: []) is a list of the fields under it.
-        if path not in allowed and not (path.endswith("[]") and any(a.startswith(f"{path}.") for a in allowed)):
+        if path not in allowed:
             problems.append(f"{api} {kind} has no field {path}")
         elif path in bounds:
             since, until = minor(bounds[path]["since"]), minor(bounds[path]["until"])
