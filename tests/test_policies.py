@@ -103,6 +103,14 @@ CAPABILITIES_NODE = {
     "cgroupnsMode": "private",
 }
 PLAIN_CONTAINER = {"name": "registry", "image": "registry:2.8.3", "restart": "no"}
+LOAD_BALANCER = {
+    "name": "c-lb",
+    "image": "sha256:" + "b" * 64,
+    "labels": [{"label": "kindling.cluster", "value": "c"}, {"label": "kindling.role", "value": "load-balancer"}],
+    "networksAdvanced": [{"name": "c", "ipv4Address": "10.19.1.254"}],
+    "ports": [{"internal": 6443, "ip": "127.0.0.1", "external": 40123, "protocol": "tcp"}],
+    "restart": "unless-stopped",
+}
 
 
 def golden_documents(name: str) -> tuple[str, str]:
@@ -162,6 +170,7 @@ EXPECTED = {
     "kube-proxy-conntrack-unmanaged": (MANDATORY, Severity.HIGH),
     "api-server-loopback-only": (MANDATORY, Severity.HIGH),
     "published-ports-loopback-only": (MANDATORY, Severity.HIGH),
+    "load-balancer-publishes-only-the-api-server": (MANDATORY, Severity.MEDIUM),
     "admin-kubeconfig-secret": (MANDATORY, Severity.CRITICAL),
     "admin-kubeconfig-not-logged": (MANDATORY, Severity.HIGH),
     "privileges-only-on-nodes": (MANDATORY, Severity.CRITICAL),
@@ -391,9 +400,64 @@ def test_node_on_the_host_network_is_reported():
     assert "uses the host's network" in message
 
 
+@pytest.mark.parametrize("ip", ["0.0.0.0", "192.168.1.10"])
+def test_the_load_balancers_api_server_port_is_under_the_api_server_policy(ip):
+    props = changed(LOAD_BALANCER, "ports.0.ip", ip)
+    (message,) = check(API, CONTAINER, props)
+    assert f"publishes the API server of 'subject' on {ip}" in message
+    assert check(PORTS, CONTAINER, props) == [], "reported once, by the API server policy"
+    assert check(API, CONTAINER, props, config={"allowedAddresses": [ip]}) == []
+    assert check(API, CONTAINER, LOAD_BALANCER) == []
+
+
+def test_another_port_of_the_load_balancer_beyond_loopback_is_reported_by_the_ports_policy():
+    props = changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], {"internal": 8404, "ip": "0.0.0.0"}])
+    (message,) = check(PORTS, CONTAINER, props)
+    assert "port 8404 of 'subject' on 0.0.0.0" in message
+
+
 def test_port_policies_ignore_other_resources():
     assert check(PORTS, NETWORK, {"name": "c", "ports": [{"internal": 22}]}) == []
     assert check(API, NETWORK, {"name": "c", "ports": [{"internal": 6443}]}) == []
+
+
+# --- load-balancer-publishes-only-the-api-server ---------------------------------------------------------
+
+BALANCER = "load-balancer-publishes-only-the-api-server"
+
+
+@pytest.mark.parametrize("ports", [LOAD_BALANCER["ports"], [{"internal": 6443, "ip": "0.0.0.0"}], []])
+def test_a_load_balancer_publishing_the_api_server_at_most_once_passes(ports):
+    assert check(BALANCER, CONTAINER, changed(LOAD_BALANCER, "ports", ports)) == []
+
+
+@pytest.mark.parametrize("ip", ["127.0.0.1", "0.0.0.0"])
+def test_any_other_port_of_the_load_balancer_is_reported_even_on_loopback(ip):
+    props = changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], {"internal": 8404, "ip": ip}])
+    (message,) = check(BALANCER, CONTAINER, props)
+    assert message.startswith("ports[1] publishes port 8404 of load balancer 'subject'")
+
+
+def test_the_api_server_published_twice_by_the_load_balancer_is_reported():
+    second = {"internal": 6443, "ip": "127.0.0.2", "external": 40124}
+    (message,) = check(BALANCER, CONTAINER, changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], second]))
+    assert "publishes the API server port 2 times" in message
+
+
+@pytest.mark.parametrize("props", [NODE, changed(NODE, "ports", [*NODE["ports"], {"internal": 22}]), PLAIN_CONTAINER])
+def test_the_load_balancer_policy_ignores_nodes_and_other_containers(props):
+    assert check(BALANCER, CONTAINER, props) == []
+
+
+@pytest.mark.parametrize("path", ["ports", "ports.1", "ports.1.internal", "labels"])
+def test_the_load_balancer_policy_skips_what_a_preview_does_not_know(path):
+    props = changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], {"internal": 8404, "ip": "127.0.0.1"}])
+    assert check(BALANCER, CONTAINER, changed(props, path, UNKNOWN)) == []
+
+
+def test_a_privileged_load_balancer_is_refused():
+    (message,) = check("privileges-only-on-nodes", CONTAINER, {**LOAD_BALANCER, "privileged": True})
+    assert "is not a kindling node" in message
 
 
 # --- admin kubeconfig ----------------------------------------------------------------------------------
@@ -609,6 +673,62 @@ def test_tls_bootstrap_token_in_a_join_config_is_reported():
 
     (message,) = check(CREDENTIALS, COMMAND, with_documents(JOIN, edit))
     assert "discovery.tlsBootstrapToken" in message
+
+
+CERTIFICATE_KEY = "5e" * 32
+CONTROL_PLANE_JOIN_CONFIG = yaml.safe_dump(
+    {
+        **yaml.safe_load(JOIN_CONFIG),
+        "controlPlane": {
+            "localAPIEndpoint": {"advertiseAddress": "10.30.0.3", "bindPort": 6443},
+            "certificateKey": "@KINDLING_CERTIFICATE_KEY@",
+        },
+    },
+    sort_keys=False,
+)
+CONTROL_PLANE_JOIN = {
+    "create": "/bin/sh -c '...' kubeadm-join-control-plane.sh c-control-plane c-control-plane-2",
+    "stdin": CONTROL_PLANE_JOIN_CONFIG,
+}
+
+
+def test_a_control_plane_join_with_a_placeholder_certificate_key_passes():
+    assert check(CREDENTIALS, COMMAND, CONTROL_PLANE_JOIN) == []
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        (
+            {**CONTROL_PLANE_JOIN, "stdin": CONTROL_PLANE_JOIN_CONFIG.replace("'@KINDLING_CERTIFICATE_KEY@'", "k")},
+            "sets controlPlane.certificateKey",
+        ),
+        (
+            {**CONTROL_PLANE_JOIN, "create": f"kubeadm join --control-plane --certificate-key {CERTIFICATE_KEY}"},
+            "create of Command 'subject' contains a kubeadm certificate key",
+        ),
+        (
+            {
+                **SYSTEMD,
+                "environment": {"KINDLING_SCRIPT": f"kubeadm init --upload-certs --certificate-key={CERTIFICATE_KEY}"},
+            },
+            "environment.KINDLING_SCRIPT of Command 'subject' contains a kubeadm certificate key",
+        ),
+        (
+            {**SYSTEMD, "environment": {"CONFIG": f'{{"certificateKey": "{CERTIFICATE_KEY}"}}'}},
+            "environment.CONFIG of Command 'subject' contains a kubeadm certificate key",
+        ),
+    ],
+)
+def test_a_certificate_key_given_to_a_command_is_reported_without_repeating_it(props, expected):
+    messages = check(CREDENTIALS, COMMAND, props)
+    assert any(expected in m for m in messages), messages
+    assert not any(CERTIFICATE_KEY in m for m in messages)
+
+
+def test_a_digest_is_not_a_certificate_key():
+    props = {**SYSTEMD, "environment": {"MANIFEST": f"kubeadm sha256:{CERTIFICATE_KEY}\n{CERTIFICATE_KEY}  kubelet"}}
+    assert check(CREDENTIALS, COMMAND, props) == []
 
 
 def test_credentials_skip_unknown_inputs():
