@@ -1,8 +1,10 @@
 """Several control planes, the real program under Pulumi's mocks, for every release in the catalog: the
 load balancer in front of them, the joins and their order, and no join credential in any input."""
 
+import hashlib
 import json
 import re
+import shlex
 from functools import cache
 
 import pytest
@@ -87,10 +89,26 @@ def test_further_control_planes_join_as_control_planes_with_no_credential_in_any
         script = join.inputs["environment"]["KINDLING_SCRIPT"]
         assert "kubeadm init phase upload-certs --upload-certs" in script
         assert "kubeadm join --config" in join.inputs["environment"]["KINDLING_NODE_SCRIPT"]
-    for command in deployment.of_type(COMMAND):
-        text = json.dumps(command.inputs)
-        assert not TOKEN.search(text), command.name
-        assert not CERTIFICATE_KEY.search(text), command.name
+
+
+# Digests of what shaped a resource: image ids and the node image's pinned artifact checksums.
+DIGEST = re.compile(r"(sha256:|pinned:[a-z0-9]+=|,[a-z0-9]+=)[0-9a-f]{64}")
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_no_resource_input_holds_a_join_credential(stack):
+    deployment = deployed(stack)
+    joined_with = {join.name.removesuffix("-join"): join.inputs["stdin"] for join in control_plane_joins(deployment)}
+    for registration in deployment.registrations:
+        text = DIGEST.sub("", json.dumps(registration.inputs))
+        if registration.type == CONTAINER and registration.name in joined_with:
+            # The node is labelled with the digest of the configuration it joins with: the placeholders'.
+            digest = labels(registration)["kindling.config-sha256"]
+            assert digest == hashlib.sha256(joined_with[registration.name].encode()).hexdigest()
+        if registration.type == CONTAINER and "labels" in registration.inputs:
+            text = text.replace(labels(registration).get("kindling.config-sha256", "-"), "")
+        assert not TOKEN.search(text), registration.name
+        assert not CERTIFICATE_KEY.search(text), registration.name
 
 
 def node_subnet(stack: str) -> str:
@@ -151,8 +169,9 @@ def test_a_given_port_is_published_by_the_load_balancer_and_none_is_claimed():
     assert not running(deployment, "free-port.sh")
 
 
-def test_joins_come_in_order_init_then_each_control_plane_then_workers():
-    deployment = deployed(REFERENCE, workers=2)
+@pytest.mark.parametrize("stack", stack_names())
+def test_joins_come_in_order_init_then_each_control_plane_then_workers(stack):
+    deployment = deployed(stack, workers=2)
     (balancer,) = containers(deployment, "load-balancer")
     (init,) = running(deployment, "kubeadm-init.sh")
     (ready,) = running(deployment, "control-plane-ready.sh")
@@ -172,11 +191,29 @@ def test_joins_come_in_order_init_then_each_control_plane_then_workers():
     ], "a new node container, or a new cluster, joins again"
 
 
-def test_without_workers_every_control_plane_loses_its_taints_and_adding_a_worker_replaces_none():
+@pytest.mark.parametrize("stack", stack_names())
+def test_without_workers_every_control_plane_loses_the_taints_the_single_one_does(stack):
+    (alone,) = running(deployed(stack, control_planes=1, workers=0), "kubeadm-init.sh")
+    expected = [word for word in shlex.split(alone.inputs["create"]) if word.startswith("node-role.kubernetes.io/")]
+    assert expected, "a control plane alone runs the pods"
+
+    def removed_by(command) -> list[str]:
+        return shlex.split(command.inputs["create"])[-len(expected) :]
+
+    none = deployed(stack, workers=0)
+    (init,) = running(none, "kubeadm-init.sh")
+    assert removed_by(init) == expected
+    assert [removed_by(join) for join in control_plane_joins(none)] == [expected, expected]
+    for index, join in enumerate(control_plane_joins(deployed(stack, workers=1)), start=2):
+        assert join.inputs["create"].endswith(f"{stack}-control-plane {stack}-control-plane-{index}"), "taints stay"
+
+
+def test_adding_a_first_worker_joins_no_control_plane_again_and_replaces_nothing():
     none, one = deployed(REFERENCE, workers=0), deployed(REFERENCE, workers=1)
-    for join in control_plane_joins(none):
-        assert join.inputs["create"].endswith("node-role.kubernetes.io/master")
     assert all(join.inputs["update"] == "true" for join in control_plane_joins(none)), "never joined again"
+    assert [j.inputs["triggers"] for j in control_plane_joins(none)] == [
+        j.inputs["triggers"] for j in control_plane_joins(one)
+    ], "nor replaced"
     before = {c.urn: c.inputs for c in none.registrations if c.type in (CONTAINER, IMAGE)}
     after = {c.urn: c.inputs for c in one.registrations if c.type in (CONTAINER, IMAGE)}
     assert {urn: after[urn] for urn in before} == before, "no node, image or load balancer changes"
