@@ -84,9 +84,12 @@ def bake(tmp_path, archives, schema="2", containerd_body=None, ctr_body=None):
     log = tmp_path / "log"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
+    # As the real ones: ctr reaches containerd only once it has read its configuration and serves.
+    serving = tmp_path / "serving"
     commands = {
-        "containerd": containerd_body or f'echo "containerd $*" >> {log}; cat "$2" >> {log}; exec sleep 30',
-        "ctr": ctr_body or f'echo "ctr $*" >> {log}; exit 0',
+        "containerd": containerd_body
+        or f'echo "containerd $*" >> {log}; cat "$2" >> {log}; touch {serving}; exec sleep 30',
+        "ctr": ctr_body or f'[ "$3" = version ] && [ ! -e {serving} ] && exit 1; echo "ctr $*" >> {log}; exit 0',
     }
     for name, body in commands.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
