@@ -148,6 +148,7 @@ def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_an
         f"token: 'abcdef.0123456789abcdef'\nhash: 'sha256:feed'\nkey: '{KEY}'\n"
     ), "the placeholders are filled on the host, never stored"
     assert KEY not in result.stdout + result.stderr and "abcdef.0123456789abcdef" not in result.stdout + result.stderr
+    assert KEY not in log.read_text(), "the key is on no docker command line"
     calls = log.read_text().splitlines()
     upload = "docker exec cp kubeadm init phase upload-certs --upload-certs --config /etc/kindling/kubeadm.yaml"
     assert calls.index("docker exec cp kubeadm token create --ttl 15m --print-join-command") < calls.index(upload)

@@ -49,9 +49,13 @@ if [ -z "$certificate_key" ]; then
     exit 1
 fi
 status=0
-sed -e "s|@KINDLING_JOIN_TOKEN@|$token|" -e "s|@KINDLING_CA_CERT_HASH@|$ca_cert_hash|" \
-    -e "s|@KINDLING_CERTIFICATE_KEY@|$certificate_key|" \
-    | docker exec -i "$node" /bin/sh -c "$node_script" kubeadm-join-node || status=$?
+# Through the environment, which only this user can read, not on a command line any process can list.
+KINDLING_TOKEN=$token KINDLING_CA_CERT_HASH=$ca_cert_hash KINDLING_CERTIFICATE_KEY=$certificate_key awk '{
+    gsub(/@KINDLING_JOIN_TOKEN@/, ENVIRON["KINDLING_TOKEN"])
+    gsub(/@KINDLING_CA_CERT_HASH@/, ENVIRON["KINDLING_CA_CERT_HASH"])
+    gsub(/@KINDLING_CERTIFICATE_KEY@/, ENVIRON["KINDLING_CERTIFICATE_KEY"])
+    print
+}' | docker exec -i "$node" /bin/sh -c "$node_script" kubeadm-join-node || status=$?
 forget
 [ "$status" -eq 0 ] || exit "$status"
 for taint in "$@"; do
