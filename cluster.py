@@ -4,11 +4,13 @@ Like kind's create (pkg/cluster/internal/create/create.go), it reads in kubeadm'
 
 1. the cluster's Docker network (NodeNetwork);
 2. local images the nodes run (PreloadedImages), and the node image with them baked in (NodeImage);
-3. the control-plane node, booted (NodeContainer);
+3. the control-plane node, booted (NodeContainer), and with several control planes the load
+   balancer in front of them (ApiServerLoadBalancer);
 4. kubeadm init, the kubeconfig, and the control plane Ready (KubeadmControlPlane);
-5. each worker node, booted and joined (NodeContainer, KubeadmJoin);
-6. the pod network, then the stack's charts (ClusterAddons);
-7. the stack's outputs.
+5. each further control plane, booted and joined, one after the other (KubeadmControlPlaneJoin);
+6. each worker node, booted and joined (NodeContainer, KubeadmJoin);
+7. the pod network, then the stack's charts (ClusterAddons);
+8. the stack's outputs.
 
 Everything the components are given is computed here, from the spec and the host; the components
 know nothing of either.
@@ -24,8 +26,11 @@ from typing import Any
 import pulumi
 
 from components.addons import ClusterAddons, ClusterAddonsArgs, ReleaseSpec
+from components.api_server_port import ApiServerPublishing
 from components.control_plane import KubeadmControlPlane, KubeadmControlPlaneArgs
-from components.node_container import ApiServerPublishing, NodeContainer, NodeContainerArgs
+from components.control_plane_join import CERTIFICATE_KEY, KubeadmControlPlaneJoin, KubeadmControlPlaneJoinArgs
+from components.load_balancer import ApiServerLoadBalancer, ApiServerLoadBalancerArgs
+from components.node_container import NodeContainer, NodeContainerArgs
 from components.node_image import NodeImage, NodeImageArgs
 from components.node_network import NodeNetwork, NodeNetworkArgs
 from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
@@ -33,8 +38,9 @@ from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, Kubead
 from kindling import artifacts, catalog
 from kindling.catalog import CONTROL_PLANE_ONLY_IMAGES, image_name
 from kindling.config import Chart, SpecError
+from kindling.haproxy_config import render_haproxy_config
 from kindling.host import RELEASE_ARCHITECTURES, DockerHost
-from kindling.kubeadm_config import render_init_config, render_join_config
+from kindling.kubeadm_config import render_control_plane_join_config, render_init_config, render_join_config
 from kindling.spec import ClusterSpec
 
 
@@ -191,6 +197,25 @@ def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
         )
 
 
+def load_balancer(
+    spec: ClusterSpec, network: pulumi.Input[str], published: ApiServerPublishing
+) -> ApiServerLoadBalancer:
+    """HAProxy in front of the control planes, built on the node image's base image."""
+    return ApiServerLoadBalancer(
+        "load-balancer",
+        ApiServerLoadBalancerArgs(
+            name=spec.load_balancer_name,
+            cluster=spec.name,
+            base_image=spec.components.base_image,
+            apt_mirror=spec.downloads.apt,
+            haproxy_config=render_haproxy_config(spec),
+            network=network,
+            ip=str(spec.load_balancer_ip),
+            api_server=published,
+        ),
+    )
+
+
 def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
     image_args = node_image_args(spec, host.architecture)
@@ -213,12 +238,13 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     loaded_at_start = preloaded if prebuilt else None
 
     def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
+        control_plane = index < spec.control_planes
         return NodeContainer(
             name,
             NodeContainerArgs(
                 name=spec.node_names[index],
                 cluster=spec.name,
-                role="control-plane" if index == 0 else "worker",
+                role="control-plane" if control_plane else "worker",
                 image=image.image_id,
                 network=network.name,
                 ip=str(spec.node_ip(index)),
@@ -227,44 +253,71 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 config_sha256=_sha256(config),
                 api_server=api_server,
                 preloaded_images=loaded_at_start,
-                runs_images=None if index == 0 else images_a_worker_runs(spec.preload_images),
+                runs_images=None if control_plane else images_a_worker_runs(spec.preload_images),
             ),
         )
 
-    # 3. The control-plane node, publishing the API server on one host address.
+    # 3. The control-plane node, publishing the API server on one host address; with several, the
+    # load balancer publishes it instead, and kubeadm init reaches the API through it.
     init_config = render_init_config(spec)
+    # Taints kubeadm puts on control planes, which must go when no worker would run the pods.
+    taints_to_remove = spec.traits.control_plane_taints if spec.workers == 0 else ()
     published = ApiServerPublishing(address=str(spec.api_server_address), port=spec.api_server_port or None)
-    control_plane_node = node("control-plane", 0, init_config, published)
+    balancer = load_balancer(spec, network.name, published) if spec.highly_available else None
+    control_plane_node = node("control-plane", 0, init_config, None if balancer else published)
     # 4. kubeadm init, the kubeconfig, the control plane Ready.
     control_plane = KubeadmControlPlane(
         "kubeadm",
         KubeadmControlPlaneArgs(
             node=control_plane_node,
             kubeadm_config=init_config,
-            taints_to_remove=spec.traits.control_plane_taints if spec.workers == 0 else (),
+            taints_to_remove=taints_to_remove,
+            published=balancer.published if balancer else control_plane_node.published,
+            after=[balancer.container] if balancer else [],
         ),
     )
-    # 5. The workers, each booted and joined.
+    # 5. The further control planes, each booted and joined after the one before.
+    control_plane_joins: list[pulumi.Resource] = []
+    for index in range(1, spec.control_planes):
+        join_config = render_control_plane_join_config(spec, index, JOIN_TOKEN, CA_CERT_HASH, CERTIFICATE_KEY)
+        joined = KubeadmControlPlaneJoin(
+            f"control-plane-{index + 1}",
+            KubeadmControlPlaneJoinArgs(
+                control_plane=control_plane,
+                node=node(f"control-plane-{index + 1}", index, join_config, None),
+                join_config=join_config,
+                taints_to_remove=taints_to_remove,
+                after=control_plane_joins[-1:],
+            ),
+        )
+        control_plane_joins.append(joined.join)
+    # 6. The workers, each booted and joined.
     joins = []
     for index in range(spec.workers):
         join_config = render_join_config(spec, index, JOIN_TOKEN, CA_CERT_HASH)
-        worker = node(f"worker-{index + 1}", index + 1, join_config, None)
+        worker = node(f"worker-{index + 1}", spec.worker_node_index(index), join_config, None)
         joins.append(
             KubeadmJoin(
                 f"worker-{index + 1}",
-                KubeadmJoinArgs(control_plane=control_plane, worker=worker, join_config=join_config),
+                KubeadmJoinArgs(
+                    control_plane=control_plane, worker=worker, join_config=join_config, after=control_plane_joins
+                ),
             )
         )
-    # 6. The pod network, then the stack's charts.
+    # 7. The pod network, then the stack's charts.
     addons = ClusterAddons(
         "addons",
         addons_args(spec, project_dir, control_plane.kubeconfig),
-        opts=pulumi.ResourceOptions(depends_on=[control_plane.ready, *(join.join for join in joins)]),
+        opts=pulumi.ResourceOptions(
+            depends_on=[control_plane.ready, *control_plane_joins, *(join.join for join in joins)]
+        ),
     )
-    # 7. The outputs.
+    # 8. The outputs.
     pulumi.export("kubeconfig", control_plane.kubeconfig)
     pulumi.export("apiServer", control_plane.api_server_url)
     pulumi.export("nodes", spec.node_names)
+    if balancer:
+        pulumi.export("loadBalancer", spec.load_balancer_name)
     pulumi.export("nodeImage", image.name)
     # As the control-plane node reports them, with the Helm releases' chart versions.
     pulumi.export(

@@ -1,4 +1,4 @@
-"""kubeadm init on the control-plane node, and the cluster-admin kubeconfig it yields.
+"""kubeadm init on the (first) control-plane node, and the cluster-admin kubeconfig it yields.
 
 The rendered kubeadm configuration is the init Command's stdin, so `pulumi
 preview` shows it and policies can check it before anything runs.
@@ -7,12 +7,13 @@ preview` shows it and policies can check it before anything runs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
 import yaml
 
+from components.api_server_port import PublishedApiServer
 from components.node_container import NodeContainer
 from components.shell import in_node, run_script
 from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, INIT_STEP, KUBECONFIG_SCRIPT, KUBECONFIG_STEP
@@ -22,10 +23,14 @@ READY_TIMEOUT_SECONDS = 180
 
 @dataclass
 class KubeadmControlPlaneArgs:
-    node: NodeContainer  # it publishes the API server port
+    node: NodeContainer
     kubeadm_config: str
     # Taints kubeadm puts on this release's control plane; removed when there are no workers.
     taints_to_remove: tuple[str, ...]
+    # Where the API server is published on the host: by this node, or by the load balancer.
+    published: PublishedApiServer
+    # What must run before kubeadm init besides the node: the load balancer kubeadm reaches the API through.
+    after: list[pulumi.Resource] = field(default_factory=list)
 
 
 def client_host(published_address: str) -> str:
@@ -62,9 +67,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeadmControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(CONTROL_PLANE_TYPE, name, None, opts)
-        node, published = args.node, args.node.api_server
-        if published is None or node.api_server_host_port is None:
-            raise ValueError(f"the control-plane node {node.node_name} publishes no API server port")
+        node, published = args.node, args.published
         self.node = node
         self.init = run_script(
             f"{name}-{INIT_STEP}",
@@ -75,7 +78,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             stdin=args.kubeadm_config,
             # A new node container is a new machine: initialise it again.
             triggers=[args.node.container.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready, *args.after]),
         )
         admin_conf = run_script(
             f"{name}-{KUBECONFIG_STEP}",
@@ -102,7 +105,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
         )
         self.node_versions = reported.stdout.apply(parse_node_versions)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(admin_conf.stdout, node.api_server_host_port).apply(
+            pulumi.Output.all(admin_conf.stdout, published.host_port).apply(
                 lambda values: kubeconfig_for_host(values[0], published.address, values[1])
             )
         )
@@ -110,6 +113,6 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             "https://",
             client_host(published.address),
             ":",
-            node.api_server_host_port.apply(str),
+            published.host_port.apply(str),
         )
         self.register_outputs({"apiServerUrl": self.api_server_url, "kubeconfig": self.kubeconfig})

@@ -17,10 +17,10 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from components.api_server_port import ApiServerPublishing, PublishedApiServer, publish_api_server
 from components.preloaded_images import PreloadedImages
 from components.shell import on_host, run_script
 from kindling.contract import (
-    API_SERVER_PORT,
     LABEL_CLUSTER,
     LABEL_CONFIG,
     LABEL_LIB_MODULES,
@@ -83,12 +83,6 @@ def security_options(privileged: bool) -> list[str]:
     return [*options, "label=disable"] if privileged else options
 
 
-@dataclass(frozen=True)
-class ApiServerPublishing:
-    address: str
-    port: int | None  # None: a free host port is chosen once, at creation
-
-
 Role = Literal["control-plane", "worker"]
 # privileged: docker run --privileged; capabilities: an explicit list, for hosts that refuse it.
 SecurityMode = Literal["privileged", "capabilities"]
@@ -119,7 +113,6 @@ class NodeContainer(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeContainerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(NODE_CONTAINER_TYPE, name, None, opts)
         self.node_name = args.name
-        self.api_server = args.api_server
         privileged = args.security == "privileged"
 
         # A bind mount, not a volume: Docker would create a missing /lib/modules on the host.
@@ -140,27 +133,10 @@ class NodeContainer(pulumi.ComponentResource):
             LABEL_LIB_MODULES: LIB_MODULES_MOUNTED if args.mount_lib_modules else LIB_MODULES_ABSENT,
         }
         ports = []
-        self.api_server_host_port: pulumi.Output[int] | None = None
+        self.published: PublishedApiServer | None = None
         if args.api_server is not None:
-            host_port: pulumi.Input[int]
-            if args.api_server.port is None:
-                # Chosen once and kept in the state: stable across restarts, unlike a port Docker picks.
-                claim = run_script(
-                    f"{name}-api-server-port",
-                    on_host("free-port.sh", args.api_server.address),
-                    # Never a new port for a running cluster, even when the script is edited.
-                    update='printf "%s" "$PULUMI_COMMAND_STDOUT"',
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                host_port = claim.stdout.apply(lambda text: int(text.strip()))
-            else:
-                host_port = args.api_server.port
-            self.api_server_host_port = pulumi.Output.from_input(host_port)
-            ports.append(
-                docker.ContainerPortArgs(
-                    internal=API_SERVER_PORT, ip=args.api_server.address, external=host_port, protocol="tcp"
-                )
-            )
+            self.published, port = publish_api_server(name, args.api_server, self)
+            ports.append(port)
 
         self.container = docker.Container(
             name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
@@ -23,6 +23,8 @@ class KubeadmJoinArgs:
     control_plane: KubeadmControlPlane
     worker: NodeContainer
     join_config: str
+    # The further control planes' joins: a worker joins a cluster whose etcd no longer changes.
+    after: list[pulumi.Resource] = field(default_factory=list)
 
 
 class KubeadmJoin(pulumi.ComponentResource):
@@ -43,6 +45,8 @@ class KubeadmJoin(pulumi.ComponentResource):
             stdin=args.join_config,
             # A new worker container, or a re-initialised control plane, means joining again.
             triggers=[args.worker.container.id, args.control_plane.init.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.init]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[args.worker.ready, args.control_plane.init, *args.after]
+            ),
         )
         self.register_outputs({"worker": args.worker.node_name})

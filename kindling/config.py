@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -27,6 +28,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from kindling import catalog
+from kindling.contract import CONTROL_PLANE_COUNTS
 from kindling.versions import is_exact_version, parse_release
 
 NAMESPACE = "kindling"
@@ -120,17 +122,25 @@ def _node_subnet(value: Any) -> Any:
         raise ValueError(f"{value!r} is neither auto nor an IPv4 network such as 10.19.1.0/24") from None
 
 
-def _int_between(low: int, high: int | None, allowed: str):
+def _whole_number(allowed: str, accepts: Callable[[int], bool]):
     def check(value: Any) -> int:
         try:
             number = int(str(value), 10)
         except ValueError:
             raise ValueError(f"{value!r} is not a whole number; allowed: {allowed}") from None
-        if number < low or (high is not None and number > high):
+        if not accepts(number):
             raise ValueError(f"{number} is out of range; allowed: {allowed}")
         return number
 
     return BeforeValidator(check)
+
+
+def _int_between(low: int, high: int | None, allowed: str):
+    return _whole_number(allowed, lambda number: low <= number and (high is None or number <= high))
+
+
+def _int_of(choices: tuple[int, ...]):
+    return _whole_number(", ".join(map(str, choices[:-1])) + f" or {choices[-1]}", choices.__contains__)
 
 
 ExactVersion = Annotated[str, BeforeValidator(str), BeforeValidator(_exact_version)]
@@ -237,6 +247,9 @@ class StackConfig(_Model):
     )
     workers: Annotated[int, _int_between(0, None, "0 or more")] = Field(
         0, description="Number of worker nodes besides the control plane"
+    )
+    control_planes: Annotated[int, _int_of(CONTROL_PLANE_COUNTS)] = Field(
+        1, description="Control-plane nodes; more than one are stacked etcd members behind a load balancer"
     )
     api_server_address: ipaddress.IPv4Address = Field(
         ipaddress.IPv4Address("127.0.0.1"), description="Host address the API server port is published on"

@@ -7,10 +7,29 @@ components, the program and the policy pack.
 # The API server's port inside a control-plane node.
 API_SERVER_PORT = 6443
 
-# Labels on every node container.
+# Labels on every node container (and the load balancer, whose role is not a node's).
 LABEL_CLUSTER = "kindling.cluster"
 LABEL_ROLE = "kindling.role"
 NODE_ROLES = ("control-plane", "worker")
+LOAD_BALANCER_ROLE = "load-balancer"
+
+# How many control planes a cluster may have: etcd keeps a quorum with one of three (or two of
+# five) members down, and gains nothing from an even count.
+CONTROL_PLANE_COUNTS = (1, 3, 5)
+
+
+def control_plane_name(cluster: str, index: int) -> str:
+    """The container (and Kubernetes node) name of control plane ``index`` (0-based): the first
+    keeps the name it had before clusters could have several, the others are numbered from 2."""
+    return f"{cluster}-control-plane" if index == 0 else f"{cluster}-control-plane-{index + 1}"
+
+
+def load_balancer_name(cluster: str) -> str:
+    return f"{cluster}-lb"
+
+
+# The build argument that carries the HAProxy configuration into the load balancer's image.
+HAPROXY_CONFIG_ARG = "HAPROXY_CONFIG"
 # The sha256 of the node's rendered kubeadm configuration: a changed configuration replaces the node.
 LABEL_CONFIG = "kindling.config-sha256"
 # Whether a node was created with the host's /lib/modules bound read-only.
@@ -21,6 +40,7 @@ LIB_MODULES_ABSENT = "absent-on-host"
 # Scripts of components/scripts/ whose Commands the policy pack checks.
 INIT_SCRIPT = "kubeadm-init.sh"
 JOIN_SCRIPT = "kubeadm-join.sh"
+CONTROL_PLANE_JOIN_SCRIPT = "kubeadm-join-control-plane.sh"
 KUBECONFIG_SCRIPT = "admin-kubeconfig.sh"
 
 # Steps of the control-plane component: its child Commands are named "<component>-<step>".
@@ -35,6 +55,8 @@ NODE_IMAGE_TYPE = "kindling:index:NodeImage"
 NODE_CONTAINER_TYPE = "kindling:index:NodeContainer"
 CONTROL_PLANE_TYPE = "kindling:index:KubeadmControlPlane"
 JOIN_TYPE = "kindling:index:KubeadmJoin"
+CONTROL_PLANE_JOIN_TYPE = "kindling:index:KubeadmControlPlaneJoin"
+LOAD_BALANCER_TYPE = "kindling:index:ApiServerLoadBalancer"
 ADDONS_TYPE = "kindling:index:ClusterAddons"
 NODE_NETWORK_TYPE = "kindling:index:NodeNetwork"
 PRELOADED_IMAGES_TYPE = "kindling:index:PreloadedImages"

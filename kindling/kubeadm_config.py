@@ -1,9 +1,11 @@
 """Render the kubeadm configuration of a cluster spec, in the API its release speaks.
 
 The control-plane file holds ClusterConfiguration, InitConfiguration,
-KubeletConfiguration and KubeProxyConfiguration. Workers get a
-JoinConfiguration of their own, rendered once the control plane has issued a
-bootstrap token, so no fixed token is ever written into a config.
+KubeletConfiguration and KubeProxyConfiguration. Workers, and the further
+control planes of a highly available cluster, get a JoinConfiguration of their
+own with placeholders for the bootstrap token (and the certificate key) the
+join script obtains just before joining, so no credential is ever written into
+a config.
 
 Choices that make a node work inside a container (as kind and the
 docker_archive images make them):
@@ -39,8 +41,10 @@ def _args(spec: ClusterSpec, args: dict[str, str]) -> Any:
 def control_plane_endpoint(spec: ClusterSpec) -> str:
     # The node's container name resolves on the cluster's Docker network, and
     # its address is fixed, so workers and certificates keep working after a
-    # restart of Docker or the host.
-    return f"{spec.control_plane_name}:{API_SERVER_PORT}"
+    # restart of Docker or the host. Several control planes are reached through
+    # their load balancer, so that any one of them may be down.
+    host = spec.load_balancer_name if spec.highly_available else spec.control_plane_name
+    return f"{host}:{API_SERVER_PORT}"
 
 
 def provider_id(spec: ClusterSpec, node_name: str) -> str:
@@ -97,7 +101,7 @@ def init_configuration(spec: ClusterSpec) -> dict[str, Any]:
     }
 
 
-def join_configuration(spec: ClusterSpec, worker_index: int, token: str, ca_cert_hash: str) -> dict[str, Any]:
+def _join(spec: ClusterSpec, node_index: int, token: str, ca_cert_hash: str) -> dict[str, Any]:
     return {
         "apiVersion": spec.traits.kubeadm_api,
         "kind": "JoinConfiguration",
@@ -108,8 +112,28 @@ def join_configuration(spec: ClusterSpec, worker_index: int, token: str, ca_cert
                 "caCertHashes": [ca_cert_hash],
             },
         },
-        "nodeRegistration": _node_registration(spec, worker_index + 1),
+        "nodeRegistration": _node_registration(spec, node_index),
     }
+
+
+def join_configuration(spec: ClusterSpec, worker_index: int, token: str, ca_cert_hash: str) -> dict[str, Any]:
+    return _join(spec, spec.worker_node_index(worker_index), token, ca_cert_hash)
+
+
+def control_plane_join_configuration(
+    spec: ClusterSpec, index: int, token: str, ca_cert_hash: str, certificate_key: str
+) -> dict[str, Any]:
+    """Control plane ``index`` (1 or more) joining: the `controlPlane` section is the configuration's
+    `--control-plane`, and its certificateKey the `--certificate-key` (kubeadm refuses both flags
+    beside --config)."""
+    document = _join(spec, index, token, ca_cert_hash)
+    document["controlPlane"] = {
+        "localAPIEndpoint": {"advertiseAddress": str(spec.node_ip(index)), "bindPort": API_SERVER_PORT},
+        "certificateKey": certificate_key,
+    }
+    # Taints stay kubeadm's here even without workers: the join script removes them, so that adding a
+    # worker later changes no control plane's configuration (which would replace its node).
+    return document
 
 
 def kubelet_configuration(spec: ClusterSpec) -> dict[str, Any]:
@@ -161,3 +185,10 @@ def render_init_config(spec: ClusterSpec) -> str:
 def render_join_config(spec: ClusterSpec, worker_index: int, token: str, ca_cert_hash: str) -> str:
     """The file `kubeadm join --config` reads on worker ``worker_index`` (0-based)."""
     return _dump([join_configuration(spec, worker_index, token, ca_cert_hash)])
+
+
+def render_control_plane_join_config(
+    spec: ClusterSpec, index: int, token: str, ca_cert_hash: str, certificate_key: str
+) -> str:
+    """The file `kubeadm join --config` reads on control plane ``index`` (1 or more)."""
+    return _dump([control_plane_join_configuration(spec, index, token, ca_cert_hash, certificate_key)])

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pydantic.alias_generators import to_camel
 
-from kindling import catalog
+from kindling import catalog, contract
 from kindling.config import (
     _DNS_LABEL,
     NAMESPACE,
@@ -39,6 +39,7 @@ class ClusterSpec:
     traits: catalog.ReleaseTraits
     node_image: str | None
     workers: int
+    control_planes: int
     api_server_address: ipaddress.IPv4Address
     api_server_port: int
     pod_subnet: ipaddress.IPv4Network
@@ -56,18 +57,40 @@ class ClusterSpec:
 
     @property
     def control_plane_name(self) -> str:
-        return f"{self.name}-control-plane"
+        """The control plane that runs kubeadm init (the only one, unless highly available)."""
+        return contract.control_plane_name(self.name, 0)
+
+    @property
+    def control_plane_names(self) -> list[str]:
+        return [contract.control_plane_name(self.name, i) for i in range(self.control_planes)]
 
     def worker_name(self, index: int) -> str:
         return f"{self.name}-worker-{index + 1}"
 
     @property
     def node_names(self) -> list[str]:
-        return [self.control_plane_name, *(self.worker_name(i) for i in range(self.workers))]
+        """Control planes first, then workers: a node's index here is its index everywhere."""
+        return [*self.control_plane_names, *(self.worker_name(i) for i in range(self.workers))]
+
+    def worker_node_index(self, worker_index: int) -> int:
+        return self.control_planes + worker_index
 
     def node_ip(self, index: int) -> ipaddress.IPv4Address:
-        """Node 0 is the control plane; addresses start after Docker's gateway (.1)."""
+        """Node 0 is the first control plane; addresses start after Docker's gateway (.1)."""
         return self.node_subnet.network_address + 2 + index
+
+    @property
+    def highly_available(self) -> bool:
+        return self.control_planes > 1
+
+    @property
+    def load_balancer_name(self) -> str:
+        return contract.load_balancer_name(self.name)
+
+    @property
+    def load_balancer_ip(self) -> ipaddress.IPv4Address:
+        """The subnet's last usable address: far from the nodes, which count up from its start."""
+        return self.node_subnet.broadcast_address - 1
 
     @property
     def gateway_ip(self) -> ipaddress.IPv4Address:
@@ -169,8 +192,14 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         {"podSubnet": config.pod_subnet, "serviceSubnet": config.service_subnet, "nodeSubnet": node_subnet},
         problems,
     )
-    room = node_subnet.num_addresses - 4  # network, gateway, control plane, broadcast
-    if config.workers > room:
+    # Besides the network, gateway and broadcast addresses: the control planes, and their load balancer.
+    room = node_subnet.num_addresses - 3 - config.control_planes - (config.control_planes > 1)
+    if room < 0:
+        problems.append(
+            f"{NAMESPACE}:controlPlanes: {config.control_planes} control planes and their load balancer do not fit "
+            f"in {NAMESPACE}:nodeSubnet {node_subnet}; give a larger subnet"
+        )
+    elif config.workers > room:
         problems.append(
             f"{NAMESPACE}:workers: {config.workers} nodes do not fit in {NAMESPACE}:nodeSubnet "
             f"{node_subnet}; allowed: 0 to {room}"
@@ -186,6 +215,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         traits=traits,
         node_image=config.node_image,
         workers=config.workers,
+        control_planes=config.control_planes,
         api_server_address=config.api_server_address,
         api_server_port=config.api_server_port,
         pod_subnet=config.pod_subnet,

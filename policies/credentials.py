@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -14,6 +15,15 @@ from policies.shapes import UNKNOWN, Resource
 
 _BOOTSTRAP_TOKEN = re.compile(r"(?<![a-z0-9])[a-z0-9]{6}\.[a-z0-9]{16}(?![a-z0-9])")
 _PLACEHOLDER = re.compile(r"^@[A-Z0-9_]+@$")
+# A certificate key (32 random bytes in hex) given to kubeadm on a command line or in a configuration.
+_CERTIFICATE_KEY = re.compile(
+    r"""(?:--certificate-key[= ]+|certificateKey["']?\s*:\s*)["']?[0-9a-fA-F]{64}(?![0-9a-fA-F])"""
+)
+
+
+def _set(value: Any) -> bool:
+    """A credential field given a value of its own, not a placeholder a script fills in."""
+    return bool(value) and value is not UNKNOWN and not _PLACEHOLDER.match(str(value))
 
 
 def _check_kubeadm_credentials(resource: Resource, _args: Any, report: ReportViolation) -> None:
@@ -23,6 +33,12 @@ def _check_kubeadm_credentials(resource: Resource, _args: Any, report: ReportVio
     environment = resource.get("environment")
     if isinstance(environment, dict):
         texts.update({f"environment.{key}": value for key, value in environment.items()})
+    stdin = resource.get("stdin")
+    documents = None
+    if isinstance(stdin, str) and stdin.strip():
+        # Not a kubeadm configuration: its text is scanned like any other input.
+        with contextlib.suppress(shapes.ConfigError):
+            documents = shapes.kubeadm_documents(stdin)
     for where, text in texts.items():
         if isinstance(text, str) and _BOOTSTRAP_TOKEN.search(text):
             report(
@@ -30,32 +46,31 @@ def _check_kubeadm_credentials(resource: Resource, _args: Any, report: ReportVio
                 "stored in the Pulumi state and shown by preview. Mint the token on the node at run time "
                 "(kubeadm token create) and pass a placeholder."
             )
-    stdin = resource.get("stdin")
-    if not isinstance(stdin, str) or not stdin.strip():
-        return
-    try:
-        documents = shapes.kubeadm_documents(stdin)
-    except shapes.ConfigError:
-        return
-    for document in documents:
+        # A kubeadm configuration on stdin is read field by field below, and reported once.
+        if isinstance(text, str) and _CERTIFICATE_KEY.search(text) and not (where == "stdin" and documents):
+            report(
+                f"{where} of Command {resource.name!r} contains a kubeadm certificate key, which decrypts the "
+                "cluster's CA and etcd keys uploaded for joining control planes; Command inputs are stored in the "
+                "Pulumi state and shown by preview. Mint it on the first control plane when the join runs "
+                "(kubeadm init phase upload-certs --upload-certs) and pass a placeholder."
+            )
+    for document in documents or []:
         kind = document["kind"]
         secrets = []
         for token in document.get("bootstrapTokens") or []:
             if isinstance(token, dict) and token.get("token"):
                 secrets.append("bootstrapTokens[].token")
-        if document.get("certificateKey"):
+        if _set(document.get("certificateKey")):
             secrets.append("certificateKey")
         control_plane = document.get("controlPlane")
-        if isinstance(control_plane, dict) and control_plane.get("certificateKey"):
+        if isinstance(control_plane, dict) and _set(control_plane.get("certificateKey")):
             secrets.append("controlPlane.certificateKey")
         discovery = document.get("discovery")
         if isinstance(discovery, dict):
             bootstrap = discovery.get("bootstrapToken")
-            token = bootstrap.get("token") if isinstance(bootstrap, dict) else None
-            if token and not _PLACEHOLDER.match(str(token)):
+            if isinstance(bootstrap, dict) and _set(bootstrap.get("token")):
                 secrets.append("discovery.bootstrapToken.token")
-            tls = discovery.get("tlsBootstrapToken")
-            if tls and not _PLACEHOLDER.match(str(tls)):
+            if _set(discovery.get("tlsBootstrapToken")):
                 secrets.append("discovery.tlsBootstrapToken")
         if secrets:
             report(

@@ -87,8 +87,17 @@ def _beyond_loopback(resource: Resource, args: Any, include: Callable[[Any], boo
             yield index, port.get("internal"), ip
 
 
+def _serves_the_api_server(props: dict[str, Any]) -> bool | Any:
+    """Whether a container's port 6443 is a cluster's API server: a node's, or that of the load balancer in
+    front of several control planes (``UNKNOWN`` if its labels are)."""
+    node, balancer = shapes.is_node(props), shapes.is_load_balancer(props)
+    if node is True or balancer is True:
+        return True
+    return UNKNOWN if UNKNOWN in (node, balancer) else False
+
+
 def _check_api_server_published(resource: Resource, args: Any, report: ReportViolation) -> None:
-    if resource.type != shapes.CONTAINER or shapes.is_node(resource.props) is not True:
+    if resource.type != shapes.CONTAINER or _serves_the_api_server(resource.props) is not True:
         return
     for index, _, ip in _beyond_loopback(resource, args, lambda internal: internal == contract.API_SERVER_PORT):
         if ip is None:
@@ -110,8 +119,9 @@ API_SERVER_LOOPBACK_ONLY = resource_policy(
     "api-server-loopback-only",
     enforcement_level=MANDATORY,
     severity=Severity.HIGH,
-    breaks="The API server port (6443) of a node container is published on loopback only, unless the "
-    "address is in this policy's allowedAddresses; otherwise the cluster's API is reachable from the network.",
+    breaks="The API server port (6443) of a node container, or of the load balancer in front of several control "
+    "planes, is published on loopback only, unless the address is in this policy's allowedAddresses; otherwise "
+    "the cluster's API is reachable from the network.",
     fix="set kindling:apiServerAddress to 127.0.0.1, or list the address in allowedAddresses "
     "(--policy-pack-config) when exposing it is intended.",
     validate=_check_api_server_published,
@@ -129,11 +139,14 @@ def _check_published_ports(resource: Resource, args: Any, report: ReportViolatio
             "would listen on every host interface. Use the cluster's bridge network (networksAdvanced)."
         )
 
-    def other_than_a_nodes_api_server(internal: Any) -> bool:
-        # A node's API server port has its own policy and allow-list (unknowns: checked at up).
-        return node is False or (internal is not UNKNOWN and internal != contract.API_SERVER_PORT)
+    serves = _serves_the_api_server(resource.props)
 
-    for index, internal, ip in _beyond_loopback(resource, args, other_than_a_nodes_api_server):
+    def other_than_an_api_server(internal: Any) -> bool:
+        # An API server port (a node's, the load balancer's) has its own policy and allow-list (unknowns: checked
+        # at up).
+        return serves is False or (internal is not UNKNOWN and internal != contract.API_SERVER_PORT)
+
+    for index, internal, ip in _beyond_loopback(resource, args, other_than_an_api_server):
         what = f"port {internal:g}" if isinstance(internal, (int, float)) else "a port"
         if ip is None:
             report(
@@ -243,4 +256,41 @@ NODE_RESTARTS_ON_FAILURE = resource_policy(
     "Docker engine leaves the cluster down until the next pulumi up.",
     fix="create node containers with restart='on-failure' (or always, unless-stopped).",
     validate=_check_restart,
+)
+
+
+def _check_load_balancer_ports(resource: Resource, _args: Any, report: ReportViolation) -> None:
+    if resource.type != shapes.CONTAINER or shapes.is_load_balancer(resource.props) is not True:
+        return
+    ports = resource.get("ports") or []
+    if ports is UNKNOWN:
+        return
+    api_server = 0
+    for index, port in enumerate(ports):
+        internal = UNKNOWN if port is UNKNOWN else port.get("internal")
+        if internal == contract.API_SERVER_PORT:
+            api_server += 1
+        elif internal is not UNKNOWN:
+            what = f"port {internal:g}" if isinstance(internal, (int, float)) else "a port"
+            report(
+                f"ports[{index}] publishes {what} of load balancer {resource.name!r}, which is there to publish the "
+                f"API servers' port ({contract.API_SERVER_PORT}) and nothing else: HAProxy's statistics or another "
+                "frontend would show, or reach, the control planes behind it. Remove the port."
+            )
+    if api_server > 1:
+        report(
+            f"load balancer {resource.name!r} publishes the API server port {api_server} times; publish it once, "
+            "on kindling:apiServerAddress, so that the kubeconfig's address is the only way in."
+        )
+
+
+LOAD_BALANCER_PUBLISHES_ONLY_THE_API_SERVER = resource_policy(
+    "load-balancer-publishes-only-the-api-server",
+    enforcement_level=MANDATORY,
+    severity=Severity.MEDIUM,
+    breaks="The load balancer in front of several control planes (a container labelled kindling.cluster and "
+    "kindling.role=load-balancer) publishes the API server port (6443) once and no other port; any other "
+    "port would open another way to the control planes, which publish nothing themselves.",
+    fix="publish only port 6443 of the load balancer, on kindling:apiServerAddress (components/load_balancer.py).",
+    validate=_check_load_balancer_ports,
 )

@@ -38,6 +38,7 @@ from kindling.contract import (  # the names the program and this pack share
     CNI_RELEASES,
     LABEL_CLUSTER,
     LABEL_ROLE,
+    LOAD_BALANCER_ROLE,
     NODE_ROLES,
 )
 
@@ -162,6 +163,17 @@ def is_node(props: dict[str, Any]) -> bool | Any:
     if cluster is UNKNOWN or role is UNKNOWN:
         return UNKNOWN
     return isinstance(cluster, str) and cluster != "" and role in NODE_ROLES
+
+
+def is_load_balancer(props: dict[str, Any]) -> bool | Any:
+    """Whether a container is labelled as a cluster's API server load balancer (``UNKNOWN`` if its labels are)."""
+    found = labels(props)
+    if found is UNKNOWN:
+        return UNKNOWN
+    cluster, role = found.get(LABEL_CLUSTER), found.get(LABEL_ROLE)
+    if cluster is UNKNOWN or role is UNKNOWN:
+        return UNKNOWN
+    return isinstance(cluster, str) and cluster != "" and role == LOAD_BALANCER_ROLE
 
 
 def normalized_path(path: str) -> str:

@@ -99,6 +99,14 @@ CAPABILITIES_NODE = {
     "cgroupnsMode": "private",
 }
 PLAIN_CONTAINER = {"name": "registry", "image": "registry:2.8.3", "restart": "no"}
+LOAD_BALANCER = {
+    "name": "c-lb",
+    "image": "sha256:" + "b" * 64,
+    "labels": [{"label": "kindling.cluster", "value": "c"}, {"label": "kindling.role", "value": "load-balancer"}],
+    "networksAdvanced": [{"name": "c", "ipv4Address": "10.19.1.254"}],
+    "ports": [{"internal": 6443, "ip": "127.0.0.1", "external": 40123, "protocol": "tcp"}],
+    "restart": "unless-stopped",
+}
 
 
 def golden_documents(name: str) -> tuple[str, str]:

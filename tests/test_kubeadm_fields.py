@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 import yaml
 
-from kindling.kubeadm_config import render_init_config, render_join_config
+from kindling.kubeadm_config import render_control_plane_join_config, render_init_config, render_join_config
 from kindling.spec import build_spec
 from tests.support import FIXTURES, stack_config, stack_names
 
@@ -65,6 +65,19 @@ def problems_in(document: dict, kubernetes_minor: tuple[int, int]) -> list[str]:
 def test_every_rendered_field_exists_in_its_api_version(stack):
     spec = build_spec({**stack_config(stack), "workers": "1"}, stack)
     text = render_init_config(spec) + "---\n" + render_join_config(spec, 0, "kndlng.0123456789abcdef", "sha256:00")
+    kubernetes_minor = (spec.kubernetes.major, spec.kubernetes.minor)
+    problems = [p for doc in yaml.safe_load_all(text) for p in problems_in(doc, kubernetes_minor)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_field_of_a_highly_available_cluster_exists_in_its_api_version(stack, workers):
+    spec = build_spec({**stack_config(stack), "workers": workers, "controlPlanes": "3"}, stack)
+    joins = [
+        render_control_plane_join_config(spec, i, "kndlng.0123456789abcdef", "sha256:00", "ab" * 32) for i in (1, 2)
+    ]
+    text = "---\n".join([render_init_config(spec), *joins])
     kubernetes_minor = (spec.kubernetes.major, spec.kubernetes.minor)
     problems = [p for doc in yaml.safe_load_all(text) for p in problems_in(doc, kubernetes_minor)]
     assert problems == []

@@ -5,6 +5,7 @@ in a kubeadm configuration, the cluster's provider on an explicit kubeconfig.
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from tests.policy_args import UNKNOWN
 from tests.policy_fixtures import (
@@ -123,6 +124,62 @@ def test_tls_bootstrap_token_in_a_join_config_is_reported():
 
     (message,) = check(CREDENTIALS, COMMAND, with_documents(JOIN, edit))
     assert "discovery.tlsBootstrapToken" in message
+
+
+CERTIFICATE_KEY = "5e" * 32
+CONTROL_PLANE_JOIN_CONFIG = yaml.safe_dump(
+    {
+        **yaml.safe_load(JOIN_CONFIG),
+        "controlPlane": {
+            "localAPIEndpoint": {"advertiseAddress": "10.30.0.3", "bindPort": 6443},
+            "certificateKey": "@KINDLING_CERTIFICATE_KEY@",
+        },
+    },
+    sort_keys=False,
+)
+CONTROL_PLANE_JOIN = {
+    "create": "/bin/sh -c '...' kubeadm-join-control-plane.sh c-control-plane c-control-plane-2",
+    "stdin": CONTROL_PLANE_JOIN_CONFIG,
+}
+
+
+def test_a_control_plane_join_with_a_placeholder_certificate_key_passes():
+    assert check(CREDENTIALS, COMMAND, CONTROL_PLANE_JOIN) == []
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        (
+            {**CONTROL_PLANE_JOIN, "stdin": CONTROL_PLANE_JOIN_CONFIG.replace("'@KINDLING_CERTIFICATE_KEY@'", "k")},
+            "sets controlPlane.certificateKey",
+        ),
+        (
+            {**CONTROL_PLANE_JOIN, "create": f"kubeadm join --control-plane --certificate-key {CERTIFICATE_KEY}"},
+            "create of Command 'subject' contains a kubeadm certificate key",
+        ),
+        (
+            {
+                **SYSTEMD,
+                "environment": {"KINDLING_SCRIPT": f"kubeadm init --upload-certs --certificate-key={CERTIFICATE_KEY}"},
+            },
+            "environment.KINDLING_SCRIPT of Command 'subject' contains a kubeadm certificate key",
+        ),
+        (
+            {**SYSTEMD, "environment": {"CONFIG": f'{{"certificateKey": "{CERTIFICATE_KEY}"}}'}},
+            "environment.CONFIG of Command 'subject' contains a kubeadm certificate key",
+        ),
+    ],
+)
+def test_a_certificate_key_given_to_a_command_is_reported_without_repeating_it(props, expected):
+    messages = check(CREDENTIALS, COMMAND, props)
+    assert any(expected in m for m in messages), messages
+    assert not any(CERTIFICATE_KEY in m for m in messages)
+
+
+def test_a_digest_is_not_a_certificate_key():
+    props = {**SYSTEMD, "environment": {"MANIFEST": f"kubeadm sha256:{CERTIFICATE_KEY}\n{CERTIFICATE_KEY}  kubelet"}}
+    assert check(CREDENTIALS, COMMAND, props) == []
 
 
 def test_credentials_skip_unknown_inputs():

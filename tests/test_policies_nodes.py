@@ -12,6 +12,7 @@ from tests.policy_fixtures import (
     COMMAND,
     CONTAINER,
     DELETE,
+    LOAD_BALANCER,
     NETWORK,
     NODE,
     PLAIN_CONTAINER,
@@ -165,9 +166,64 @@ def test_node_on_the_host_network_is_reported():
     assert "uses the host's network" in message
 
 
+@pytest.mark.parametrize("ip", ["0.0.0.0", "192.168.1.10"])
+def test_the_load_balancers_api_server_port_is_under_the_api_server_policy(ip):
+    props = changed(LOAD_BALANCER, "ports.0.ip", ip)
+    (message,) = check(API, CONTAINER, props)
+    assert f"publishes the API server of 'subject' on {ip}" in message
+    assert check(PORTS, CONTAINER, props) == [], "reported once, by the API server policy"
+    assert check(API, CONTAINER, props, config={"allowedAddresses": [ip]}) == []
+    assert check(API, CONTAINER, LOAD_BALANCER) == []
+
+
+def test_another_port_of_the_load_balancer_beyond_loopback_is_reported_by_the_ports_policy():
+    props = changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], {"internal": 8404, "ip": "0.0.0.0"}])
+    (message,) = check(PORTS, CONTAINER, props)
+    assert "port 8404 of 'subject' on 0.0.0.0" in message
+
+
 def test_port_policies_ignore_other_resources():
     assert check(PORTS, NETWORK, {"name": "c", "ports": [{"internal": 22}]}) == []
     assert check(API, NETWORK, {"name": "c", "ports": [{"internal": 6443}]}) == []
+
+
+# --- load-balancer-publishes-only-the-api-server ---------------------------------------------------------
+
+BALANCER = "load-balancer-publishes-only-the-api-server"
+
+
+@pytest.mark.parametrize("ports", [LOAD_BALANCER["ports"], [{"internal": 6443, "ip": "0.0.0.0"}], []])
+def test_a_load_balancer_publishing_the_api_server_at_most_once_passes(ports):
+    assert check(BALANCER, CONTAINER, changed(LOAD_BALANCER, "ports", ports)) == []
+
+
+@pytest.mark.parametrize("ip", ["127.0.0.1", "0.0.0.0"])
+def test_any_other_port_of_the_load_balancer_is_reported_even_on_loopback(ip):
+    props = changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], {"internal": 8404, "ip": ip}])
+    (message,) = check(BALANCER, CONTAINER, props)
+    assert message.startswith("ports[1] publishes port 8404 of load balancer 'subject'")
+
+
+def test_the_api_server_published_twice_by_the_load_balancer_is_reported():
+    second = {"internal": 6443, "ip": "127.0.0.2", "external": 40124}
+    (message,) = check(BALANCER, CONTAINER, changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], second]))
+    assert "publishes the API server port 2 times" in message
+
+
+@pytest.mark.parametrize("props", [NODE, changed(NODE, "ports", [*NODE["ports"], {"internal": 22}]), PLAIN_CONTAINER])
+def test_the_load_balancer_policy_ignores_nodes_and_other_containers(props):
+    assert check(BALANCER, CONTAINER, props) == []
+
+
+@pytest.mark.parametrize("path", ["ports", "ports.1", "ports.1.internal", "labels"])
+def test_the_load_balancer_policy_skips_what_a_preview_does_not_know(path):
+    props = changed(LOAD_BALANCER, "ports", [*LOAD_BALANCER["ports"], {"internal": 8404, "ip": "127.0.0.1"}])
+    assert check(BALANCER, CONTAINER, changed(props, path, UNKNOWN)) == []
+
+
+def test_a_privileged_load_balancer_is_refused():
+    (message,) = check("privileges-only-on-nodes", CONTAINER, {**LOAD_BALANCER, "privileged": True})
+    assert "is not a kindling node" in message
 
 
 # --- privileges-only-on-nodes -----------------------------------------------------------------------------

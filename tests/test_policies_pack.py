@@ -60,6 +60,7 @@ EXPECTED = {
     "kube-proxy-conntrack-unmanaged": (MANDATORY, Severity.HIGH),
     "api-server-loopback-only": (MANDATORY, Severity.HIGH),
     "published-ports-loopback-only": (MANDATORY, Severity.HIGH),
+    "load-balancer-publishes-only-the-api-server": (MANDATORY, Severity.MEDIUM),
     "admin-kubeconfig-secret": (MANDATORY, Severity.CRITICAL),
     "admin-kubeconfig-not-logged": (MANDATORY, Severity.HIGH),
     "privileges-only-on-nodes": (MANDATORY, Severity.CRITICAL),

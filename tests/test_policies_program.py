@@ -120,6 +120,18 @@ def test_no_policy_fires_on_supported_variants(overrides, docker_host):
     assert found == [], describe(found)
 
 
+@pytest.mark.parametrize("stack", stack_names())
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_no_policy_fires_on_several_control_planes(stack, workers):
+    found = findings(deployed(stack, controlPlanes="3", workers=workers).registrations)
+    assert found == [], describe(found)
+
+
+def test_no_policy_fires_on_five_control_planes_with_a_given_port():
+    found = findings(deployed(REFERENCE, controlPlanes="5", workers="2", apiServerPort="16443").registrations)
+    assert found == [], describe(found)
+
+
 def as_first_preview(registrations: list[Registration]) -> list[Registration]:
     """What a preview of a new stack cannot know yet: ids and outputs of resources not yet created."""
     previewed = []
@@ -141,6 +153,12 @@ def test_a_first_preview_runs_every_policy_without_unknown_value_errors(stack):
     assert found == [], describe(found)
 
 
+@pytest.mark.parametrize("stack", ["k8s-1-18-2", "k8s-1-35-0"])
+def test_a_first_preview_of_several_control_planes_runs_every_policy(stack):
+    found = findings(as_first_preview(deployed(stack, controlPlanes="3", workers="1").registrations))
+    assert found == [], describe(found)
+
+
 # --- broken specs trip the policy written for them ------------------------------------------------------
 
 
@@ -157,6 +175,48 @@ def test_api_server_address_in_the_allow_list(address):
     deployment = deployed(REFERENCE, apiServerAddress=address)
     config = {"api-server-loopback-only": {"allowedAddresses": [address]}}
     assert findings(deployment.registrations, config) == []
+
+
+def is_load_balancer(r: Registration) -> bool:
+    return r.type == shapes.CONTAINER and {"label": "kindling.role", "value": "load-balancer"} in r.inputs["labels"]
+
+
+def test_load_balancer_on_every_interface():
+    # With several control planes the load balancer publishes the API server, under the same policy and allow-list.
+    deployment = deployed(REFERENCE, controlPlanes="3", apiServerAddress="0.0.0.0")
+    found = mandatory(findings(deployment.registrations))
+    assert fired(found) == {"api-server-loopback-only"}, describe(found)
+    assert "of 'load-balancer' on 0.0.0.0" in found[0].message
+    config = {"api-server-loopback-only": {"allowedAddresses": ["0.0.0.0"]}}
+    assert findings(deployment.registrations, config) == []
+
+
+def test_a_load_balancer_publishing_another_port_is_refused():
+    # components/load_balancer.py publishes the API server port alone; a stats page is what a change might add.
+    registrations = deployed(REFERENCE, controlPlanes="3").registrations
+    balancer = one(registrations, is_load_balancer)
+    inputs = copy.deepcopy(balancer.inputs)
+    inputs["ports"].append({"internal": 8404, "ip": "127.0.0.1", "external": 8404, "protocol": "tcp"})
+    found = mandatory(findings(swap(registrations, balancer, replaced(balancer, inputs=inputs))))
+    assert fired(found) == {"load-balancer-publishes-only-the-api-server"}, describe(found)
+    assert "port 8404 of load balancer 'load-balancer'" in found[0].message
+
+
+def test_a_certificate_key_in_a_control_plane_join_is_refused():
+    # The program passes a placeholder the join script fills in; a key written into the configuration (or onto
+    # kubeadm's command line) is what a change might do instead.
+    registrations = deployed(REFERENCE, controlPlanes="3").registrations
+    join = one(
+        registrations, lambda r: runs(contract.CONTROL_PLANE_JOIN_SCRIPT)(r) and r.name == "control-plane-2-join"
+    )
+    key = "5e" * 32
+    for inputs in (
+        {**join.inputs, "stdin": join.inputs["stdin"].replace("'@KINDLING_CERTIFICATE_KEY@'", key)},
+        {**join.inputs, "create": join.inputs["create"] + f" --certificate-key {key}"},
+    ):
+        found = mandatory(findings(swap(registrations, join, replaced(join, inputs=inputs))))
+        assert fired(found) == {"kubeadm-config-without-credentials"}, describe(found)
+        assert "certificate" in found[0].message.lower() and key not in found[0].message
 
 
 def test_writable_lib_modules():
@@ -237,7 +297,8 @@ def test_component_override_off_the_catalogs_line_is_advisory():
 
 
 def test_a_privileged_helper_container_is_refused():
-    # The program registers no container besides nodes; a helper is what a careless change would add.
+    # The program registers no container besides nodes and a load balancer; a helper is what a careless change
+    # would add.
     registrations = deployed(REFERENCE).registrations
     node = one(registrations, is_control_plane)
     helper_inputs = {"name": "helper", "image": "busybox:1.36", "privileged": True, "restart": "no"}
@@ -277,7 +338,12 @@ def test_pack_requirements_are_pinned_to_what_the_tests_ran():
 
 
 def test_the_scripts_the_pack_looks_for_exist():
-    for script in (contract.INIT_SCRIPT, contract.JOIN_SCRIPT, contract.KUBECONFIG_SCRIPT):
+    for script in (
+        contract.INIT_SCRIPT,
+        contract.JOIN_SCRIPT,
+        contract.CONTROL_PLANE_JOIN_SCRIPT,
+        contract.KUBECONFIG_SCRIPT,
+    ):
         assert (SCRIPTS / script).is_file(), script
 
 

@@ -118,3 +118,69 @@ def test_node_versions_reports_each_tool_and_what_is_missing(tmp_path):
     lines = run("node-versions.sh", env).stdout.splitlines()
     assert "runc runc version 1.0.0-rc92" in lines, "first lines only"
     assert "crictl not installed" in lines
+
+
+KEY = "3f" * 32
+
+
+def control_plane_stand_ins(tmp_path, log, join_exit=0, upload=f"[upload-certs] Using certificate key:\\n{KEY}"):
+    join = "kubeadm join lb:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:feed"
+    return stand_ins(
+        tmp_path,
+        {
+            "docker": f'echo "docker $*" >> {log}; case "$*" in *"token create"*) echo "{join}";; '
+            f'*upload-certs*) printf "{upload}\\n";; '
+            '*"get secret kubeadm-certs"*) echo bootstrap-token-ghijkl;; '
+            '*"get node"*) echo "node-role.kubernetes.io/master other";; '
+            f"*kubeadm-join-node*) cat > {tmp_path}/joined; exit {join_exit};; esac",
+        },
+    )
+
+
+def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_and_all_deleted_after(tmp_path):
+    log = tmp_path / "log"
+    env = control_plane_stand_ins(tmp_path, log)
+    env["KINDLING_NODE_SCRIPT"] = "node side"
+    stdin = "token: '@KINDLING_JOIN_TOKEN@'\nhash: '@KINDLING_CA_CERT_HASH@'\nkey: '@KINDLING_CERTIFICATE_KEY@'\n"
+    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", "node-role.kubernetes.io/master", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "joined").read_text() == (
+        f"token: 'abcdef.0123456789abcdef'\nhash: 'sha256:feed'\nkey: '{KEY}'\n"
+    ), "the placeholders are filled on the host, never stored"
+    assert KEY not in result.stdout + result.stderr and "abcdef.0123456789abcdef" not in result.stdout + result.stderr
+    assert KEY not in log.read_text(), "the key is on no docker command line"
+    calls = log.read_text().splitlines()
+    upload = "docker exec cp kubeadm init phase upload-certs --upload-certs --config /etc/kindling/kubeadm.yaml"
+    assert calls.index("docker exec cp kubeadm token create --ttl 15m --print-join-command") < calls.index(upload)
+    joined = next(i for i, call in enumerate(calls) if "kubeadm-join-node" in call)
+    after = calls[joined + 1 :]
+    assert "docker exec cp kubeadm token delete abcdef.0123456789abcdef" in after
+    assert any("delete secret kubeadm-certs" in call for call in after), "the uploaded certificates go"
+    assert "docker exec cp kubeadm token delete ghijkl" in after, "and the token that owns them"
+    assert after[-1] == (
+        "docker exec cp kubectl --kubeconfig /etc/kubernetes/admin.conf taint node cp-2 "
+        "node-role.kubernetes.io/master:NoSchedule-"
+    )
+
+
+def test_a_failed_control_plane_join_still_deletes_its_credentials_and_removes_no_taint(tmp_path):
+    log = tmp_path / "log"
+    env = control_plane_stand_ins(tmp_path, log, join_exit=4)
+    env["KINDLING_NODE_SCRIPT"] = "node side"
+    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", "node-role.kubernetes.io/master", stdin="x")
+    assert result.returncode == 4, "the join's failure is the step's"
+    calls = log.read_text().splitlines()
+    assert "docker exec cp kubeadm token delete abcdef.0123456789abcdef" in calls
+    assert "docker exec cp kubeadm token delete ghijkl" in calls
+    assert not any(" taint " in call for call in calls)
+
+
+def test_a_control_plane_without_an_uploaded_key_does_not_join(tmp_path):
+    log = tmp_path / "log"
+    env = control_plane_stand_ins(tmp_path, log, upload="error: etcd unreachable")
+    env["KINDLING_NODE_SCRIPT"] = "node side"
+    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", stdin="x")
+    assert result.returncode == 1
+    assert "did not upload the cluster's certificates for cp-2" in result.stderr
+    assert not (tmp_path / "joined").exists()
+    assert "docker exec cp kubeadm token delete abcdef.0123456789abcdef" in log.read_text().splitlines()
