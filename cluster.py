@@ -212,6 +212,7 @@ def load_balancer(
             network=network,
             ip=str(spec.load_balancer_ip),
             api_server=published,
+            keep_build_cache=spec.keep_build_cache,
         ),
     )
 

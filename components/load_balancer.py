@@ -17,6 +17,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.api_server_port import ApiServerPublishing, PublishedApiServer, publish_api_server
+from components.build_cache import build_started, image_id_after
 from components.node_image import context_digest
 from kindling.contract import HAPROXY_CONFIG_ARG, LABEL_CLUSTER, LABEL_ROLE, LOAD_BALANCER_ROLE, LOAD_BALANCER_TYPE
 
@@ -33,6 +34,8 @@ class ApiServerLoadBalancerArgs:
     network: pulumi.Input[str]
     ip: str
     api_server: ApiServerPublishing
+    # Keep the image build's BuildKit cache on destroy (kindling:keepBuildCache), as for the node image.
+    keep_build_cache: bool = False
 
     def build_args(self) -> dict[str, str]:
         return {
@@ -56,9 +59,11 @@ class ApiServerLoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiServerLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(LOAD_BALANCER_TYPE, name, None, opts)
+        tag = image_tag(args)
+        started = None if args.keep_build_cache else build_started(f"{name}-image", tag, self, [])
         self.image = docker.RemoteImage(
             f"{name}-image",
-            name=image_tag(args),
+            name=tag,
             build=docker.RemoteImageBuildArgs(
                 context=str(BUILD_CONTEXT),
                 dockerfile="Dockerfile",
@@ -67,14 +72,17 @@ class ApiServerLoadBalancer(pulumi.ComponentResource):
                 force_remove=True,
             ),
             keep_locally=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[started] if started else []),
+        )
+        image_id = (
+            self.image.image_id if started is None else image_id_after(f"{name}-image", self.image, started, self)
         )
         self.published, port = publish_api_server(name, args.api_server, self)
         self.container = docker.Container(
             name,
             name=args.name,
             hostname=args.name,
-            image=self.image.image_id,
+            image=image_id,
             labels=[
                 docker.ContainerLabelArgs(label=LABEL_CLUSTER, value=args.cluster),
                 docker.ContainerLabelArgs(label=LABEL_ROLE, value=LOAD_BALANCER_ROLE),

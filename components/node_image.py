@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from components.build_cache import build_started, image_id_after
 from components.preloaded_images import PreloadedImages
 from components.shell import on_host, run_script
 from kindling.contract import NODE_IMAGE_TYPE
@@ -183,14 +184,8 @@ class NodeImage(pulumi.ComponentResource):
                 else image_tag(args)
             )
             if not args.keep_build_cache:
-                # Before the build: when it started, so that what it adds to the cache can be told apart.
-                build_started = run_script(
-                    f"{name}-build-started",
-                    on_host("build-cache.sh", "started"),
-                    triggers=[tag],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
-                )
-                depends_on.append(build_started)
+                started = build_started(name, tag, self, depends_on)
+                depends_on.append(started)
             self.image = docker.RemoteImage(
                 name,
                 name=tag,
@@ -207,23 +202,6 @@ class NodeImage(pulumi.ComponentResource):
             )
         self.image_id = self.image.image_id
         if not args.prebuilt and not args.keep_build_cache:
-            # After the build: the cache records it created. Its delete removes the image and then them
-            # (BuildKit keeps records an image still shares), on destroy and when the image is rebuilt.
-            build_cache = run_script(
-                f"{name}-build-cache",
-                on_host(
-                    "build-cache.sh",
-                    "created",
-                    environment={
-                        "KINDLING_BUILD_STARTED": build_started.stdout,
-                        "KINDLING_NODE_IMAGE": self.image.name,
-                    },
-                ),
-                delete=on_host("build-cache.sh", "prune").create,
-                triggers=[self.image.image_id],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.image]),
-            )
-            # Whatever runs the image depends on this record too, so it is gone before the image is removed.
-            self.image_id = pulumi.Output.all(self.image.image_id, build_cache.id).apply(lambda both: both[0])
+            self.image_id = image_id_after(name, self.image, started, self)
         self.name = self.image.name
         self.register_outputs({"name": self.name, "imageId": self.image_id})

@@ -153,6 +153,22 @@ def test_the_load_balancer_is_haproxy_built_here_on_the_node_images_base_listing
     assert balancer.inputs["image"] == image.outputs["imageId"]
 
 
+@pytest.mark.parametrize("keep", ["false", "true"])
+def test_destroy_removes_the_load_balancers_build_cache_as_the_node_images_unless_kept(keep):
+    deployment = deployed("k8s-1-34-0", keepBuildCache=keep)
+    (image,) = [i for i in deployment.of_type(IMAGE) if i.name == "load-balancer-image"]
+    (balancer,) = containers(deployment, "load-balancer")
+    records = [c for c in running(deployment, "build-cache.sh") if c.name.startswith("load-balancer-image-build")]
+    if keep == "true":
+        assert records == []
+        return
+    started, cache = sorted(records, key=lambda c: "created" in c.inputs["create"])
+    assert started.urn in image.dependencies, "the start is taken before the build"
+    assert cache.inputs["environment"]["KINDLING_BUILT_IMAGE"] == image.inputs["name"]
+    assert "build-cache.sh prune" in cache.inputs["delete"]
+    assert cache.urn in balancer.dependencies, "the container goes before the image and its records"
+
+
 def test_the_load_balancers_image_installs_haproxy_with_apt_and_pulls_nothing_else():
     dockerfile = (SCRIPTS.parent.parent / "load-balancer-image" / "Dockerfile").read_text()
     froms = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]

@@ -213,7 +213,7 @@ RECORDS = (
 
 def test_destroy_removes_the_image_then_each_record_the_build_created(tmp_path):
     env = fake_docker(tmp_path, RECORDS)
-    build_cache({**env, "PULUMI_COMMAND_STDOUT": "new2\nnew1", "KINDLING_NODE_IMAGE": "kindling-node:v1"}, "prune")
+    build_cache({**env, "PULUMI_COMMAND_STDOUT": "new2\nnew1", "KINDLING_BUILT_IMAGE": "kindling-node:v1"}, "prune")
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls == [
         "image inspect kindling-node:v1",
@@ -227,7 +227,7 @@ def test_destroy_removes_the_image_then_each_record_the_build_created(tmp_path):
 def test_a_record_another_image_still_shares_is_left_with_a_warning(tmp_path):
     env = fake_docker(tmp_path, RECORDS + "shared1 2026-12-01 18:31:13.0 +0000 UTC\n")
     pruned = build_cache(
-        {**env, "PULUMI_COMMAND_STDOUT": "shared1\nnew2", "KINDLING_NODE_IMAGE": "kindling-node:v1"}, "prune"
+        {**env, "PULUMI_COMMAND_STDOUT": "shared1\nnew2", "KINDLING_BUILT_IMAGE": "kindling-node:v1"}, "prune"
     )
     assert "shared1 is still shared with another image" in pruned.stderr
     prunes = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("builder")]
@@ -253,7 +253,7 @@ def test_the_node_image_build_cache_is_recorded_after_the_build_and_pruned_on_de
     assert "build-cache.sh prune" in cache.inputs["delete"]
     assert cache.inputs["triggers"] == [image.outputs["imageId"]], "a rebuilt image's records are its own"
     assert "KINDLING_BUILD_STARTED" in cache.inputs["environment"]
-    assert cache.inputs["environment"]["KINDLING_NODE_IMAGE"] == image.inputs["name"], "the image goes first"
+    assert cache.inputs["environment"]["KINDLING_BUILT_IMAGE"] == image.inputs["name"], "the image goes first"
     nodes = deployment.of_type("docker:index/container:Container")
     assert nodes and all(cache.urn in node.dependencies for node in nodes), "nodes go before the image is removed"
 

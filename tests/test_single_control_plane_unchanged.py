@@ -1,8 +1,8 @@
 """A stack with one control plane registers exactly what it did before control planes could be more.
 
-tests/fixtures/single-control-plane.json was recorded by ``record()`` below at commit 1dade51
-(first at 1e413d1, again for the build-cache Commands), before kindling:controlPlanes existed:
-for every catalog stack (and a few variants with workers),
+tests/fixtures/single-control-plane.json was recorded by ``record()`` below at commit 1e413d1,
+before kindling:controlPlanes existed, and again for the build-cache Commands (recorded at 1dade51;
+since then only their script has changed): for every catalog stack (and a few variants with workers),
 each resource's URN, its inputs and the options the engine acts on. A change in any of them
 would show in a preview of a running cluster as an update or, worse, a replacement. Long strings
 (the scripts in Commands' environments) are kept as their sha256, which compares them byte for

@@ -3,7 +3,7 @@
 #
 #   build-cache.sh started   print the time (epoch seconds) before the build starts
 #   build-cache.sh created   print the ids of the records created since $KINDLING_BUILD_STARTED, newest first
-#   build-cache.sh prune     remove the image $KINDLING_NODE_IMAGE, then the records in $PULUMI_COMMAND_STDOUT
+#   build-cache.sh prune     remove the image $KINDLING_BUILT_IMAGE, then the records in $PULUMI_COMMAND_STDOUT
 #
 # Why by creation time: Docker names no build in its cache, so the records a build created are
 # the ones that did not exist before it. Records an earlier build made and this one reused are
@@ -41,7 +41,7 @@ case "${1:-}" in
     done | sort -rn | cut -d' ' -f2
     ;;
   prune)
-    image="${KINDLING_NODE_IMAGE:?the node image whose build cache this is}"
+    image="${KINDLING_BUILT_IMAGE:?the image whose build cache this is}"
     # Gone already (by hand, or an earlier destroy that stopped half-way) is not an error.
     if docker image inspect "$image" >/dev/null 2>&1; then
       docker image rm "$image" >/dev/null
