@@ -13,7 +13,7 @@ lack() {
 
 if ! command -v "$pulumi" >/dev/null; then
     lack "the Pulumi CLI. Online: curl -fsSL https://get.pulumi.com | sh (then pulumi login --local)." \
-        "Offline: eval \"\$(bash .ci/pulumi-toolchain.sh)\" builds it from Go modules (needs Go 1.24+; about 15 minutes cold)."
+        "Offline: eval \"\$(bash .ci/pulumi-toolchain.sh)\" builds it from Go modules (needs Go 1.24+; 12 to 25 minutes cold on 2 cores)."
 fi
 if ! command -v docker >/dev/null || ! docker info >/dev/null 2>&1; then
     lack "a running Docker engine. Debian/Ubuntu: apt-get install docker.io, then start dockerd (systemctl start docker)."
