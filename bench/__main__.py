@@ -36,7 +36,7 @@ import yaml
 from bench.floor import prepare_floor
 from bundle.__main__ import default_out
 from tests.e2e.checks import all_ready, resolves_from_a_pod, waited
-from tests.e2e.run import Bringup, prepare, pulumi, real_engine_plugins, toolchain_env
+from tests.e2e.run import Bringup, prepare, pulumi, real_engine_plugins, set_config, toolchain_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR = ROOT / "bench" / "floor.sh"
@@ -65,17 +65,6 @@ def spread(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.1f} s"
     return f"{statistics.median(values):.1f} s ({min(values):.1f}-{max(values):.1f})"
-
-
-def set_config(work: Path, stack: str, **values: object) -> None:
-    """Set kindling config keys in the work tree's stack file, e.g. ``workers=3``."""
-    stack_file = work / "stacks" / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(stack_file.read_text())
-    document["config"].update({f"kindling:{key}": value for key, value in values.items()})
-    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
-    addons = work / "tests" / "e2e" / "addons" / f"Pulumi.{stack}.yaml"
-    if addons.exists():
-        addons.unlink()  # the executor's add-on stack takes the stack's configuration anew
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,9 +106,22 @@ def host_kubectl(work: Path, config: dict) -> Path:
     return next(base.glob(f"v{release}/bin/linux/*/kubectl"))
 
 
-def cluster(report: Report, stack: str, release: str, kubeconfig: Path, work: Path, config: dict) -> None:
+def node_names(stack: str, control_planes: int = 1, workers: int = 1) -> list[str]:
+    """The node containers of a stack, as kindling names them: the first control plane, then the others."""
+    planes = [f"{stack}-control-plane"] + [f"{stack}-control-plane-{n}" for n in range(2, control_planes + 1)]
+    return planes + [f"{stack}-worker-{n}" for n in range(1, workers + 1)]
+
+
+def api_container(stack: str, control_planes: int) -> str:
+    """The container that publishes the API server: the load balancer when there are several control planes."""
+    return f"{stack}-lb" if control_planes > 1 else f"{stack}-control-plane"
+
+
+def cluster(
+    report: Report, stack: str, release: str, kubeconfig: Path, work: Path, config: dict, control_planes: int = 1
+) -> None:
     control_plane = f"{stack}-control-plane"
-    node_names = [control_plane, f"{stack}-worker-1"]
+    count = len(node_names(stack, control_planes))
     version = run([str(host_kubectl(work, config)), "--kubeconfig", str(kubeconfig), "version", "-o", "json"])
     server = json.loads(version.stdout).get("serverVersion", {}).get("gitVersion") if version.returncode == 0 else None
     report.check(
@@ -117,7 +130,7 @@ def cluster(report: Report, stack: str, release: str, kubeconfig: Path, work: Pa
         f"server says {server!r}: {version.stderr.strip()[-300:]}",
     )
 
-    report.check("every node Ready", waited(lambda: all_ready(control_plane, 2)), f"{node_states(control_plane)}")
+    report.check("every node Ready", waited(lambda: all_ready(control_plane, count)), f"{node_states(control_plane)}")
     for node in nodes(control_plane):
         info = node["status"]["nodeInfo"]
         name = node["metadata"]["name"]
@@ -224,23 +237,49 @@ def versions(report: Report, release: str, reported: dict, config: dict) -> None
     report.check("the versions output is exact", reported == expected, f"{reported} != {expected}")
 
 
-def published_port(control_plane: str) -> str:
-    return run(["docker", "port", control_plane, "6443/tcp"]).stdout.strip()
+def published_port(container: str) -> str:
+    return run(["docker", "port", container, "6443/tcp"]).stdout.strip()
 
 
-def restart(report: Report, stack: str, kubeconfig: Path) -> None:
+def restart(report: Report, stack: str, kubeconfig: Path, control_planes: int = 1) -> None:
     control_plane = f"{stack}-control-plane"
-    node_names = [control_plane, f"{stack}-worker-1"]
-    before = published_port(control_plane)
-    restarted = run(["docker", "restart", *node_names])
+    names = node_names(stack, control_planes)
+    api = api_container(stack, control_planes)
+    before = published_port(api)
+    restarted = run(["docker", "restart", *names, *([api] if api not in names else [])])
     report.check("docker restart of every node", restarted.returncode == 0, restarted.stderr.strip())
-    back = waited(lambda: all_ready(control_plane, 2))
+    back = waited(lambda: all_ready(control_plane, len(names)))
     report.check("after the restart every node is Ready again", back, f"{node_states(control_plane)}")
     report.check(
         "the API server keeps its host port",
-        published_port(control_plane) == before,
-        f"{before} before, {published_port(control_plane)} after",
+        published_port(api) == before,
+        f"{before} before, {published_port(api)} after",
     )
+
+
+def failover(report: Report, stack: str, kubeconfig: Path, kubectl: Path, control_planes: int) -> dict[str, float]:
+    """Stop each of two control planes in turn (the first, which kubeadm init made, and the second): the API
+    still answers from the host through the load balancer, and the node is Ready again once started."""
+    seconds: dict[str, float] = {}
+    names = node_names(stack, control_planes)
+    survivor = f"{stack}-control-plane-{control_planes}"
+    for stopped in (f"{stack}-control-plane", f"{stack}-control-plane-2"):
+        run(["docker", "stop", stopped])
+        step = time.monotonic()
+
+        def answers() -> bool:
+            listed = run([str(kubectl), "--kubeconfig", str(kubeconfig), "--request-timeout=5s", "get", "nodes"])
+            return listed.returncode == 0
+
+        report.check(f"with {stopped} stopped, the API answers through the load balancer", waited(answers, 60))
+        seconds[f"answers without {stopped}"] = time.monotonic() - step
+        run(["docker", "start", stopped])
+        step = time.monotonic()
+        # Asked of a control plane that stayed up: the one stopped may still be starting its API server.
+        back = waited(lambda: all_ready(survivor, len(names)))
+        report.check(f"{stopped} started again: every node Ready", back, f"{node_states(survivor)}")
+        seconds[f"{stopped} Ready again"] = time.monotonic() - step
+    return seconds
 
 
 def build_cache_ids() -> list[str]:
@@ -255,6 +294,8 @@ def residue(report: Report, stack: str, work: Path, cache_before: list[str]) -> 
     report.check("no network left", not networks, f"{networks}")
     images = run(["docker", "images", "-q", f"kindling/{stack}"]).stdout.split()
     report.check("no node image left", not images, f"{images}")
+    balancer_images = run(["docker", "images", "-q", f"kindling/{stack}-lb"]).stdout.split()
+    report.check("no load balancer image left", not balancer_images, f"{balancer_images}")
     volumes = run(["docker", "volume", "ls", "-q", "--filter", "dangling=true"]).stdout.split()
     report.check("no volume left", not volumes, f"{len(volumes)} dangling volumes")
     contexts = list((Path.home() / ".cache" / "kindling" / "node-image-contexts").glob(f"{stack}-*"))

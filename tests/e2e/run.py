@@ -65,6 +65,17 @@ def privileged_refused(image: str) -> bool:
     return tried.returncode != 0 and "caps" in tried.stderr
 
 
+def set_config(work: Path, stack: str, **values: object) -> None:
+    """Set kindling config keys in the work tree's stack file, e.g. ``workers=3``."""
+    stack_file = work / "stacks" / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    document["config"].update({f"kindling:{key}": value for key, value in values.items()})
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    addons = work / "tests" / "e2e" / "addons" / f"Pulumi.{stack}.yaml"
+    if addons.exists():
+        addons.unlink()  # the executor's add-on stack takes the stack's configuration anew
+
+
 def prepare(stack: str, bundle: Path, work: Path, workers: int = 1, chart: bool = True) -> tuple[dict, list[str]]:
     """Copy the tree into ``work`` and point its stack at the bundle; returns the stack's config."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True)
@@ -105,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--destroy", type=Path, metavar="WORK", help="tear down a run kept with --keep")
     parser.add_argument("--keep", action="store_true", help="leave the cluster up (and the throwaway tree)")
     parser.add_argument("--executor", action="store_true", help="use the executor even where the plugins exist, as CI")
+    parser.add_argument(
+        "--control-planes", type=int, default=1, choices=(1, 3, 5), help="behind a load balancer, with a failover drill"
+    )
     args = parser.parse_args(argv)
     stack = args.stack
     if args.destroy:
@@ -128,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"e2e-{os.getpid()}")
     (work / ".state").mkdir(parents=True)
     config, _ = prepare(stack, bundle, work)
+    if args.control_planes > 1:
+        set_config(work, stack, controlPlanes=args.control_planes)
     engine = real_engine_plugins(env) and not args.executor
     cache_before = checks.build_cache_ids()
     # Enough to tear a kept run down later (python -m tests.e2e.run STACK --destroy WORK).
@@ -149,10 +165,14 @@ def main(argv: list[str] | None = None) -> int:
             checks.versions(report, release, up.versions(), config)
             if engine:
                 up.no_changes(report)
-            checks.cluster(report, stack, release, kubeconfig, work, config)
+            checks.cluster(report, stack, release, kubeconfig, work, config, args.control_planes)
             step = time.monotonic()
-            checks.restart(report, stack, kubeconfig)
+            checks.restart(report, stack, kubeconfig, args.control_planes)
             report.time("restart", time.monotonic() - step)
+            if args.control_planes > 1:
+                kubectl = checks.host_kubectl(work, config)
+                for what, seconds in checks.failover(report, stack, kubeconfig, kubectl, args.control_planes).items():
+                    report.time(what, seconds)
         else:
             report.fail("up", f"see {log}")
             subprocess.run(["tail", "-n", "40", str(log)])
