@@ -62,8 +62,8 @@ preview: tools setup
 	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
 
 kubeconfig: tools
-	@$(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp
-	@chmod 600 kubeconfig.tmp && mv kubeconfig.tmp kubeconfig
+	@umask 077; $(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp || { rm -f kubeconfig.tmp; exit 1; }
+	@mv kubeconfig.tmp kubeconfig
 	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
 
 # After the cluster, the stack goes too (KEEP_STACK=1 keeps it), and with it the encryption salt that

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kindling.config import SpecError
+from kindling.config import SECURITY_MODES, SpecError
 from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
 from kindling.spec import ClusterSpec, free_node_subnet
 
@@ -24,6 +24,51 @@ from kindling.spec import ClusterSpec, free_node_subnet
 RELEASE_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 INSTALL_DOCKER_HINT = "install Docker (Debian/Ubuntu: apt-get install docker.io) and start the engine"
+
+# The kernel's capability numbers (linux/capability.h), to name what a bounding set lacks.
+CAPABILITY_NAMES = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +84,9 @@ class DockerHost:
     taken_networks: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # (subnet, what uses it)
     # The subnet of the cluster's own Docker network, once it exists.
     cluster_network_subnet: ipaddress.IPv4Network | None = None
+    # Capabilities the engine's daemon lacks (its bounding set), so cannot give a --privileged container;
+    # empty when it has them all or when that cannot be read (a remote or rootless engine).
+    engine_lacks_capabilities: tuple[str, ...] = ()
 
     @property
     def nodes_mount_lib_modules(self) -> bool:
@@ -122,6 +170,31 @@ def _networks_in_use(cluster: str) -> tuple[TakenNetworks, ipaddress.IPv4Network
     return tuple(taken), own
 
 
+def lacking_capabilities(status: str, last_capability: int) -> tuple[str, ...]:
+    """The capabilities up to the kernel's last that a /proc/<pid>/status bounding set (CapBnd) lacks."""
+    bounding = next(int(line.split()[1], 16) for line in status.splitlines() if line.startswith("CapBnd:"))
+    return tuple(
+        f"CAP_{CAPABILITY_NAMES[bit]}" if bit < len(CAPABILITY_NAMES) else f"capability {bit}"
+        for bit in range(last_capability + 1)
+        if not bounding >> bit & 1
+    )
+
+
+def engine_lacks_capabilities() -> tuple[str, ...]:
+    """What the local engine's daemon cannot grant: --privileged asks runc for every capability the kernel
+    has, and runc fails ("unable to apply caps") when the daemon's own bounding set lacks one."""
+    if not _engine_is_local():
+        return ()
+    for pid_file in (Path("/run/docker.pid"), Path("/var/run/docker.pid")):
+        try:
+            status = Path(f"/proc/{int(pid_file.read_text().strip())}/status").read_text()
+            last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+        except (OSError, ValueError):
+            continue
+        return lacking_capabilities(status, last)
+    return ()
+
+
 def inspect_docker_host(control_plane_node: str, cluster: str = "") -> DockerHost:
     """Ask the Docker engine (the one DOCKER_HOST names, as the docker provider does), and the
     cluster's control-plane node and network if they exist already."""
@@ -144,6 +217,7 @@ def inspect_docker_host(control_plane_node: str, cluster: str = "") -> DockerHos
         has_lib_modules=Path("/lib/modules").is_dir() if _engine_is_local() else None,
         recorded_lib_modules=_recorded_lib_modules(control_plane_node),
         **dict(zip(("taken_networks", "cluster_network_subnet"), _networks_in_use(cluster), strict=True)),
+        engine_lacks_capabilities=engine_lacks_capabilities(),
     )
 
 
@@ -153,6 +227,12 @@ def host_problems(spec: ClusterSpec, host: DockerHost) -> list[str]:
         problems.append(
             f"kindling:kubernetesVersion: the kubelet of Kubernetes {spec.kubernetes} does not run on a cgroup v2 "
             "host (support starts at 1.19); use a release >= 1.19 or a host booted with cgroup v1"
+        )
+    if spec.node_security == "privileged" and host.engine_lacks_capabilities:
+        problems.append(
+            "kindling:nodeSecurity: this Docker engine cannot start --privileged containers (its daemon lacks "
+            f"{', '.join(host.engine_lacks_capabilities)}); set it to capabilities "
+            f"(allowed: {', '.join(SECURITY_MODES)})"
         )
     if host.architecture not in RELEASE_ARCHITECTURES:
         problems.append(f"the Docker engine runs on {host.architecture}; kindling builds nodes for amd64 and arm64")

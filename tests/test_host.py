@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from kindling.config import SpecError
-from kindling.host import DockerHost, place_node_network
+from kindling.host import DockerHost, host_problems, lacking_capabilities, place_node_network
 from kindling.spec import build_spec
 
 NET = ipaddress.IPv4Network
@@ -40,3 +40,26 @@ def test_a_named_subnet_in_use_on_the_host_is_refused_naming_its_user():
     assert refused.value.problems == [
         "kindling:nodeSubnet: 172.18.0.0/24 overlaps Docker network kind; choose a free subnet or auto"
     ]
+
+
+# --- an engine that cannot grant --privileged --------------------------------------------------------
+
+# /proc/<dockerd>/status on a sandbox whose bounding set lacks CAP_SYS_RESOURCE (bit 24), kernel's last cap 40.
+SANDBOXED_DAEMON = "Name:\tdockerd\nCapInh:\t0000000000000000\nCapBnd:\t000001fffeffffff\nCapAmb:\t0000000000000000\n"
+
+
+def test_the_capabilities_a_daemon_lacks_are_named_as_docker_names_them():
+    assert lacking_capabilities(SANDBOXED_DAEMON, 40) == ("CAP_SYS_RESOURCE",)
+    assert lacking_capabilities(SANDBOXED_DAEMON.replace("1fffeffffff", "1ffffffffff"), 40) == ()
+    assert lacking_capabilities(SANDBOXED_DAEMON.replace("1fffeffffff", "0ffffffffff"), 40) == (
+        "CAP_CHECKPOINT_RESTORE",
+    )
+
+
+def test_privileged_nodes_on_an_engine_that_cannot_grant_them_are_refused_naming_the_key_and_choices():
+    lacking = DockerHost(1, "x86_64", True, engine_lacks_capabilities=("CAP_SYS_RESOURCE",))
+    (problem,) = host_problems(reference(), lacking)
+    assert problem.startswith("kindling:nodeSecurity: this Docker engine cannot start --privileged containers")
+    assert "lacks CAP_SYS_RESOURCE" in problem and "(allowed: privileged, capabilities)" in problem
+    assert host_problems(reference(nodeSecurity="capabilities"), lacking) == []
+    assert host_problems(reference(), host()) == [], "an engine with every capability runs privileged nodes"
