@@ -121,7 +121,7 @@ def cluster(
     report: Report, stack: str, release: str, kubeconfig: Path, work: Path, config: dict, control_planes: int = 1
 ) -> None:
     control_plane = f"{stack}-control-plane"
-    count = len(node_names(stack, control_planes))
+    names = node_names(stack, control_planes)
     version = run([str(host_kubectl(work, config)), "--kubeconfig", str(kubeconfig), "version", "-o", "json"])
     server = json.loads(version.stdout).get("serverVersion", {}).get("gitVersion") if version.returncode == 0 else None
     report.check(
@@ -130,7 +130,9 @@ def cluster(
         f"server says {server!r}: {version.stderr.strip()[-300:]}",
     )
 
-    report.check("every node Ready", waited(lambda: all_ready(control_plane, count)), f"{node_states(control_plane)}")
+    report.check(
+        "every node Ready", waited(lambda: all_ready(control_plane, len(names))), f"{node_states(control_plane)}"
+    )
     for node in nodes(control_plane):
         info = node["status"]["nodeInfo"]
         name = node["metadata"]["name"]
@@ -142,7 +144,7 @@ def cluster(
             info["containerRuntimeVersion"],
         )
     runc_version = _catalog(release).runc
-    for name in node_names:
+    for name in names:
         said = in_node(name, "runc", "--version").stdout
         report.check(f"{name} runs runc {runc_version}", f"runc version {runc_version}\n" in said, said.strip())
 
@@ -258,26 +260,41 @@ def restart(report: Report, stack: str, kubeconfig: Path, control_planes: int = 
 
 
 def failover(report: Report, stack: str, kubeconfig: Path, kubectl: Path, control_planes: int) -> dict[str, float]:
-    """Stop each of two control planes in turn (the first, which kubeadm init made, and the second): the API
-    still answers from the host through the load balancer, and the node is Ready again once started."""
+    """Stop each of two control planes in turn (the first, which kubeadm init made, and the second), asking
+    everything from the host through the load balancer: the API answers, the cluster notices the node is
+    gone (its controllers and etcd keep working), a write succeeds, and the node is Ready once started."""
     seconds: dict[str, float] = {}
-    names = node_names(stack, control_planes)
-    survivor = f"{stack}-control-plane-{control_planes}"
+    count = len(node_names(stack, control_planes))
+
+    def ask(*arguments: str) -> subprocess.CompletedProcess:
+        return run([str(kubectl), "--kubeconfig", str(kubeconfig), "--request-timeout=5s", *arguments])
+
+    def node_ready() -> dict[str, bool]:
+        listed = ask("get", "nodes", "-o", "json")
+        return (
+            {n["metadata"]["name"]: ready(n) for n in json.loads(listed.stdout)["items"]}
+            if listed.returncode == 0
+            else {}
+        )
+
     for stopped in (f"{stack}-control-plane", f"{stack}-control-plane-2"):
         run(["docker", "stop", stopped])
         step = time.monotonic()
-
-        def answers() -> bool:
-            listed = run([str(kubectl), "--kubeconfig", str(kubeconfig), "--request-timeout=5s", "get", "nodes"])
-            return listed.returncode == 0
-
-        report.check(f"with {stopped} stopped, the API answers through the load balancer", waited(answers, 60))
-        seconds[f"answers without {stopped}"] = time.monotonic() - step
+        report.check(
+            f"with {stopped} stopped, the API answers through the load balancer", waited(lambda: bool(node_ready()), 60)
+        )
+        seconds[f"API answers without {stopped}"] = time.monotonic() - step
+        noticed = waited(lambda node=stopped: node_ready().get(node) is False, 180)
+        report.check(f"the cluster marks {stopped} NotReady", noticed, f"{node_ready()}")
+        seconds[f"{stopped} marked NotReady"] = time.monotonic() - step
+        name = f"failover-{stopped}"
+        wrote = ask("create", "configmap", name, "--from-literal=stopped=" + stopped)
+        report.check(f"with {stopped} stopped, a write succeeds", wrote.returncode == 0, wrote.stderr.strip())
+        ask("delete", "configmap", name)
         run(["docker", "start", stopped])
         step = time.monotonic()
-        # Asked of a control plane that stayed up: the one stopped may still be starting its API server.
-        back = waited(lambda: all_ready(survivor, len(names)))
-        report.check(f"{stopped} started again: every node Ready", back, f"{node_states(survivor)}")
+        back = waited(lambda: len(states := node_ready()) == count and all(states.values()))
+        report.check(f"{stopped} started again: every node Ready", back, f"{node_ready()}")
         seconds[f"{stopped} Ready again"] = time.monotonic() - step
     return seconds
 
