@@ -11,7 +11,8 @@ nothing to every node Ready and CoreDNS answering a pod:
   are installed, else the executor CI uses).
 It also times a no-op `up`, a `preview` and `destroy` (real engine only), and `up`/`destroy` with
 3 workers. kindling keeps its node image build cache between rounds (kindling:keepBuildCache), as
-the floor reuses its node image; the cache stays after the run (`docker builder prune` removes it).
+the floor reuses its node image. Both stay after the run, for the next one: `docker image rm
+kindling-floor/<stack>:bench` and `docker builder prune` remove them.
 It prints one table with medians and spreads and the ratios kindling/floor and
 3 workers/1 worker, and writes the figures as JSON (--json, default ~/.cache/kindling/bench/).
 Never a timed assertion: it measures.
