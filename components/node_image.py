@@ -156,33 +156,33 @@ class NodeImage(pulumi.ComponentResource):
             baked_ids = args.preloaded.ids if args.preloaded else []
             context = BUILD_CONTEXT
             depends_on: list[pulumi.Resource] = []
-            if args.local_artifacts or baked:
-                context = staged_context(args.cluster, args.local_artifacts, baked)
-                # The staged context belongs to this stack: made when the image is built, made again when a
-                # baked image changes (removed first: the path stays), removed by destroy.
-                depends_on.append(
-                    run_script(
-                        f"{name}-staged-context",
-                        on_host(
-                            "stage-context.sh",
-                            str(context),
-                            str(BUILD_CONTEXT),
-                            environment={
-                                "KINDLING_STAGED_FILES": staged_files(args.local_artifacts),
-                                "KINDLING_STAGED_IMAGES": "\n".join(baked),
-                            },
-                        ),
-                        delete=f"rm -rf {shlex.quote(str(context))}",
-                        triggers=[str(context), *baked_ids],
-                        opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-                    )
-                )
             # Tagged by what the baked images are, too: a changed image builds (and runs) a new node image.
             tag: pulumi.Input[str] = (
                 pulumi.Output.all(*baked_ids).apply(lambda ids: image_tag(args, list(ids)))
                 if baked_ids
                 else image_tag(args)
             )
+            if args.local_artifacts or baked:
+                context = staged_context(args.cluster, args.local_artifacts, baked)
+                environment: dict[str, pulumi.Input[str]] = {
+                    "KINDLING_STAGED_FILES": staged_files(args.local_artifacts),
+                    "KINDLING_STAGED_IMAGES": "\n".join(baked),
+                }
+                if args.keep_build_cache:
+                    # Kept with the build cache, and used again as it is for the same image: a context staged
+                    # anew costs the docker save and BuildKit's transfer and hashing of a gigabyte.
+                    environment["KINDLING_STAGED_STAMP"] = tag
+                # The staged context belongs to this stack: made when the image is built, made again when a
+                # baked image changes (removed first: the path stays), removed by destroy unless kept.
+                depends_on.append(
+                    run_script(
+                        f"{name}-staged-context",
+                        on_host("stage-context.sh", str(context), str(BUILD_CONTEXT), environment=environment),
+                        delete=None if args.keep_build_cache else f"rm -rf {shlex.quote(str(context))}",
+                        triggers=[str(context), *baked_ids],
+                        opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                    )
+                )
             if not args.keep_build_cache:
                 started = build_started(name, tag, self, depends_on)
                 depends_on.append(started)

@@ -164,6 +164,53 @@ def test_staging_saves_the_baked_images_as_one_archive(tmp_path):
     assert not (target / "images/README.md").exists(), "only what is baked"
 
 
+def stage_with_a_stamp(tmp_path, target, stamp):
+    log = tmp_path / "log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "docker").write_text(f'#!/bin/sh\necho "docker $*" >> {log}\necho archive > "$3"\n')
+    (bin_dir / "docker").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "KINDLING_STAGED_FILES": "", "KINDLING_STAGED_IMAGES": "pause:3.2"}
+    if stamp:
+        env["KINDLING_STAGED_STAMP"] = stamp
+    subprocess.run(["/bin/sh", str(SCRIPTS / "stage-context.sh"), str(target), str(BUILD_CONTEXT)], env=env, check=True)
+    return len(log.read_text().splitlines()), os.stat(target / "images/preloaded.tar").st_mtime_ns
+
+
+def test_a_kept_context_for_the_same_image_is_used_as_it_is_and_staged_anew_for_another(tmp_path):
+    target = tmp_path / "context"
+    saves, made = stage_with_a_stamp(tmp_path, target, "kindling/c:v1.34.0-aaaa")
+    assert saves == 1
+    assert stage_with_a_stamp(tmp_path, target, "kindling/c:v1.34.0-aaaa") == (1, made), "untouched, times and all"
+    saves, _ = stage_with_a_stamp(tmp_path, target, "kindling/c:v1.34.0-bbbb")
+    assert saves == 2, "another image: staged anew"
+
+
+def test_without_a_stamp_the_context_is_always_staged_anew(tmp_path):
+    target = tmp_path / "context"
+    stage_with_a_stamp(tmp_path, target, None)
+    saves, _ = stage_with_a_stamp(tmp_path, target, None)
+    assert saves == 2
+    assert not (target / ".kindling-stamp").exists()
+
+
+@pytest.mark.parametrize("keep", ["false", "true"])
+def test_keep_build_cache_keeps_the_staged_context_for_the_same_image(keep, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    preload = json.dumps(["registry.k8s.io/pause:3.2"])
+    deployment = run_program(
+        "k8s-1-19-1", {**stack_config("k8s-1-19-1"), "keepBuildCache": keep, "preloadImages": preload}
+    )
+    (image,) = [i for i in deployment.of_type("docker:index/remoteImage:RemoteImage") if "build" in i.inputs]
+    (staging,) = [c for c in deployment.of_type("command:local:Command") if "stage-context.sh" in c.inputs["create"]]
+    if keep == "true":
+        assert staging.inputs["environment"]["KINDLING_STAGED_STAMP"] == image.inputs["name"]
+        assert "delete" not in staging.inputs, "destroy keeps it, with the build cache"
+    else:
+        assert "KINDLING_STAGED_STAMP" not in staging.inputs["environment"]
+        assert staging.inputs["delete"].startswith("rm -rf ")
+
+
 # --- the build's cache records, removed by destroy -----------------------------------------------
 
 

@@ -6,10 +6,18 @@
 # in images/, for the image build to bake into the node's containerd.
 # It runs when the image is built (never during a preview), is written beside $1 and renamed
 # into place, so a context is never half made.
+#
+# KINDLING_STAGED_STAMP (kindling:keepBuildCache): the tag of the image the context is for. A
+# context kept from an earlier up with the same stamp is used as it is: its files, unchanged down
+# to their times, let BuildKit skip the transfer and take every step from its cache.
 set -eu
 target=$1
 node_image=$2
 partial="$target.partial"
+stamp="${KINDLING_STAGED_STAMP:-}"
+if [ -n "$stamp" ] && [ "$(cat "$target/.kindling-stamp" 2>/dev/null)" = "$stamp" ]; then
+    exit 0
+fi
 tab=$(printf '\t')
 rm -rf "$partial"
 mkdir -p "$(dirname "$target")"
@@ -25,6 +33,9 @@ images=$(printf '%s\n' "${KINDLING_STAGED_IMAGES:-}" | sed '/^$/d')
 if [ -n "$images" ]; then
     # shellcheck disable=SC2086 # one image reference a word
     docker save -o "$partial/images/preloaded.tar" $images
+fi
+if [ -n "$stamp" ]; then
+    echo "$stamp" > "$partial/.kindling-stamp"
 fi
 rm -rf "$target"
 mv "$partial" "$target"
