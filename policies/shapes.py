@@ -154,26 +154,25 @@ def labels(props: dict[str, Any]) -> dict[str, Any] | Any:
     return found
 
 
-def is_node(props: dict[str, Any]) -> bool | Any:
-    """Whether a container is labelled as a kindling node (``UNKNOWN`` if its labels are)."""
+def _cluster_container_with_role(props: dict[str, Any], roles: tuple[str, ...]) -> bool | Any:
+    """Whether a container is labelled with a cluster and one of ``roles`` (``UNKNOWN`` if its labels are)."""
     found = labels(props)
     if found is UNKNOWN:
         return UNKNOWN
     cluster, role = found.get(LABEL_CLUSTER), found.get(LABEL_ROLE)
     if cluster is UNKNOWN or role is UNKNOWN:
         return UNKNOWN
-    return isinstance(cluster, str) and cluster != "" and role in NODE_ROLES
+    return isinstance(cluster, str) and cluster != "" and role in roles
+
+
+def is_node(props: dict[str, Any]) -> bool | Any:
+    """Whether a container is labelled as a kindling node (``UNKNOWN`` if its labels are)."""
+    return _cluster_container_with_role(props, NODE_ROLES)
 
 
 def is_load_balancer(props: dict[str, Any]) -> bool | Any:
     """Whether a container is labelled as a cluster's API server load balancer (``UNKNOWN`` if its labels are)."""
-    found = labels(props)
-    if found is UNKNOWN:
-        return UNKNOWN
-    cluster, role = found.get(LABEL_CLUSTER), found.get(LABEL_ROLE)
-    if cluster is UNKNOWN or role is UNKNOWN:
-        return UNKNOWN
-    return isinstance(cluster, str) and cluster != "" and role == LOAD_BALANCER_ROLE
+    return _cluster_container_with_role(props, (LOAD_BALANCER_ROLE,))
 
 
 def normalized_path(path: str) -> str:

@@ -218,3 +218,11 @@ def cluster(**replace: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 MATCHES = "node-image-matches-kubeadm-config"
 SKEW = "component-version-skew"
 NETWORKS = "cluster-networks-consistent"
+
+# A flannel release as the program registers it for the reference pod subnet.
+FLANNEL = {
+    "name": "flannel",
+    "chart": "/dl/v0.26.7/flannel.tgz",
+    "version": "v0.26.7",
+    "values": {"podCidr": "10.244.0.0/16"},
+}

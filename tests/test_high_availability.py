@@ -14,6 +14,7 @@ from components.shell import SCRIPTS
 from kindling import catalog
 from kindling.versions import parse_release
 from policies import shapes
+from tests.program_fixtures import depends_on
 from tests.pulumi_harness import FREE_PORT, Deployment, run_program
 from tests.support import stack_config, stack_names
 
@@ -44,18 +45,6 @@ def running(deployment: Deployment, script: str) -> list:
 
 def control_plane_joins(deployment: Deployment) -> list:
     return sorted(running(deployment, "kubeadm-join-control-plane.sh"), key=lambda c: c.name)
-
-
-def depends_on(deployment: Deployment, dependant, dependency) -> bool:
-    seen, pending = set(), list(dependant.dependencies)
-    while pending:
-        urn = pending.pop()
-        if urn == dependency.urn:
-            return True
-        if urn not in seen:
-            seen.add(urn)
-            pending.extend(deployment.by_urn(urn).dependencies)
-    return False
 
 
 def init_documents(deployment: Deployment) -> dict:

@@ -8,6 +8,7 @@ from tests.policy_args import UNKNOWN
 from tests.policy_fixtures import (
     CALICO,
     DOCKER_NETWORK,
+    FLANNEL,
     INIT,
     NETWORKS,
     changed,
@@ -43,14 +44,8 @@ def test_calico_pool_outside_the_pod_subnet_is_reported():
 
 
 def test_flannel_pod_cidr_must_be_the_pod_subnet():
-    flannel = {
-        "name": "flannel",
-        "chart": "/dl/v0.26.7/flannel.tgz",
-        "version": "v0.26.7",
-        "values": {"podCidr": "10.244.0.0/16"},
-    }
-    assert check_stack(NETWORKS, cluster(calico=flannel)) == []
-    (message,) = check_stack(NETWORKS, cluster(calico=changed(flannel, "values.podCidr", "10.244.0.0/24")))
+    assert check_stack(NETWORKS, cluster(calico=FLANNEL)) == []
+    (message,) = check_stack(NETWORKS, cluster(calico=changed(FLANNEL, "values.podCidr", "10.244.0.0/24")))
     assert "the flannel release 'calico' gives pods 10.244.0.0/24" in message
 
 

@@ -13,6 +13,7 @@ from tests.policy_fixtures import (
     COMMAND,
     CONTAINER,
     DELETE,
+    FLANNEL,
     INIT,
     K8S_PROVIDER,
     MANIFEST_1_30,
@@ -128,14 +129,8 @@ def test_cni_chart_off_the_catalogs_line_is_reported():
 
 
 def test_flannel_chart_is_compared_to_the_catalogs_flannel():
-    flannel = {
-        "name": "flannel",
-        "chart": "/dl/v0.26.7/flannel.tgz",
-        "version": "v0.26.7",
-        "values": {"podCidr": "10.244.0.0/16"},
-    }
-    assert check_stack(SKEW, cluster(calico=flannel)) == []
-    assert "flannel v0.25.1" in check_stack(SKEW, cluster(calico={**flannel, "version": "v0.25.1"}))[0]
+    assert check_stack(SKEW, cluster(calico=FLANNEL)) == []
+    assert "flannel v0.25.1" in check_stack(SKEW, cluster(calico={**FLANNEL, "version": "v0.25.1"}))[0]
 
 
 def test_release_outside_the_catalog_uses_the_row_of_its_minor():
