@@ -1,6 +1,6 @@
 """make bundle RELEASE=1.19.1: build a catalog release from Go modules, offline.
 
-python -m bundle plan 1.19.1               what would be built, with which Go, and what cannot be
+python -m bundle plan 1.19.1               what would be built, from where, with which fixes, and what cannot be
 python -m bundle build 1.19.1 [--out DIR]  build it (default DIR: ~/.cache/kindling/bundles/<release>)
 python -m bundle apply 1.19.1 --stack S    point stacks/Pulumi.S.yaml at the built bundle
 python -m bundle table                     the README's table of what each catalog release bundles
@@ -21,6 +21,7 @@ from bundle.fragment import apply_fragment
 from bundle.plan import Plan, plan_release
 from bundle.workspace import Workspace, default_cache
 from kindling import catalog
+from kindling.sources import LOCAL_GO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,12 +31,20 @@ def default_out(release: str) -> Path:
     return base / release
 
 
+def builder_go(go: str) -> str:
+    return "this machine's Go" if go == LOCAL_GO else f"go{go}"
+
+
 def describe(plan: Plan) -> list[str]:
     lines = [f"Kubernetes {plan.release}: {'buildable' if plan.buildable else 'NOT buildable'}"]
     for step in plan.steps:
-        if step.source:
-            note = f" (upstream used go{step.source.upstream_go})" if step.source.go_deviates else ""
-            lines.append(f"  {step.label:<24} {step.source.module}@{step.source.version}  go{step.source.go}{note}")
+        source = step.source
+        if source:
+            lines.append(
+                f"  {step.label:<24} {source.module}@{source.version}  "
+                f"{builder_go(source.go)} (upstream: go{source.upstream_go})"
+            )
+            lines += [f"  {'':<24}   fix: {fix.replace or fix.ldflag} ({fix.why})" for fix in source.fixes]
         else:
             lines.append(f"  {step.label:<24} k8s.io/kubernetes@{step.pause_tree} build/pause  gcc")
     for gap in plan.missing:

@@ -62,13 +62,14 @@ def build_step(workspace: Workspace, step: Step, say: Progress) -> dict[str, Pat
     partial = workspace.output(step).with_name(workspace.output(step).name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    go = f", go{step.source.go}" if step.source else ""
+    go = f", go{workspace.go(step.source.go).version}" if step.source else ""
     say(f"{step.label}: building{go} (log: {workspace.log(step)})")
     started = time.monotonic()
     workspace.log(step).unlink(missing_ok=True)
     files = RECIPES[step.component](workspace, step, partial)
-    say(f"{step.label}: built in {time.monotonic() - started:.0f}s")
-    return workspace.finish(step, partial, files)
+    seconds = time.monotonic() - started
+    say(f"{step.label}: built in {seconds:.0f}s")
+    return workspace.finish(step, partial, files, seconds)
 
 
 def kubeadm_images(kubeadm: Path, init_config: str, log: Path) -> list[str]:
@@ -149,13 +150,14 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
     started = time.monotonic()
     for gap in plan.substitutions:
         say(f"{gap.component} {gap.version}: {gap.reason}; instead: {gap.instead}")
+    cached = {step.component for step in plan.steps if workspace.finished(step) is not None}
     built = {step.component: build_step(workspace, step, say) for step in plan.steps}
 
     arch = GO_ARCHITECTURES.get(platform.machine(), platform.machine())
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    overrides = {"crictl": plan.crictl}
+    overrides = {**dict(plan.overrides), "crictl": plan.crictl}
     spec = build_spec(
         {"kubernetesVersion": plan.release, "components": json.dumps(overrides), "cni": "flannel"}, "bundle"
     )
@@ -179,7 +181,14 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
         }
 
     final_mirror = out / "mirror"
-    manifest = _manifest(plan, files, built_images, base)
+    manifest = _manifest(plan, workspace, files, built_images, base)
+    manifest["build"] = {
+        "seconds": round(time.monotonic() - started),
+        "steps": {
+            step.component: {"seconds": workspace.build_seconds(step), "cached": step.component in cached}
+            for step in plan.steps
+        },
+    }
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     fragment = stack_fragment(plan, final_mirror, [*built_images], base)
     (partial / "stack-config.yaml").write_text(yaml.safe_dump(fragment, sort_keys=False))
@@ -189,14 +198,19 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
     return out
 
 
-def _manifest(plan: Plan, files: dict[str, str], built_images: dict, base: str) -> dict:
+def _manifest(plan: Plan, workspace: Workspace, files: dict[str, str], built_images: dict, base: str) -> dict:
     components = []
     for step in plan.steps:
         entry = {"component": step.component, "version": step.version}
         if step.source:
-            entry.update(module=step.source.module, moduleVersion=step.source.version, go=step.source.go)
-            if step.source.go_deviates:
-                entry["upstreamGo"] = step.source.upstream_go
+            source = step.source
+            entry.update(
+                module=source.module,
+                moduleVersion=source.version,
+                go=workspace.go(source.go).version,
+                upstreamGo=source.upstream_go,
+                fixes=[{"replace": f.replace, "ldflag": f.ldflag, "why": f.why} for f in source.fixes],
+            )
         else:
             entry.update(module="k8s.io/kubernetes", moduleVersion=step.pause_tree, compiler="gcc")
         components.append(entry)

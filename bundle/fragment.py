@@ -12,14 +12,15 @@ from typing import Any
 import yaml
 
 from bundle.plan import Plan
+from kindling import catalog
 
 # The kindling:downloads sources a bundle's mirror serves (the flannel chart included).
 MIRRORED_SOURCES = ("kubernetes", "containerd", "runc", "cniPlugins", "crictl", "helm", "flannel")
 
 
 def stack_fragment(plan: Plan, mirror: Path, image_references: list[str], base_image: str) -> dict[str, Any]:
-    components: dict[str, str] = {"baseImage": base_image}
-    if plan.crictl != plan.components.crictl:
+    components: dict[str, str] = {"baseImage": base_image, **dict(plan.overrides)}
+    if plan.crictl != catalog.RELEASES[plan.release].crictl:
         components["crictl"] = plan.crictl
     return {
         "config": {

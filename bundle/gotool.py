@@ -1,22 +1,24 @@
-"""Go releases and module sources from the Go module proxy, and `go` runs old releases accept.
+"""The Go that builds a bundle, module sources from the Go module proxy, and logged runs.
 
-The proxy serves every Go release as the module ``golang.org/toolchain``; the
-module cache keeps its files read-only and without exec bits, so each release is
-copied once into the builder's cache and made runnable there.
+Every component is built with this machine's Go (``GOTOOLCHAIN=local``), or, where a
+module's go.mod asks for a newer Go than the machine has, with the one newer release
+approved for these machines (``APPROVED_NEWER_GO``), which the go command fetches
+itself. No other Go release is ever downloaded: old trees are made to build with a
+new Go by the fixes recorded next to each release in ``kindling/sources/``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import platform
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from bundle.errors import BuildError
-from kindling.versions import parse_release
+from kindling.sources import APPROVED_NEWER_GO, LOCAL_GO
 
 GO_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
@@ -26,7 +28,7 @@ def host_go_env(name: str) -> str:
 
 
 def module_proxy() -> str:
-    """The first proxy of the machine's GOPROXY: old Go releases take only one, and `direct` cannot work offline."""
+    """The first proxy of the machine's GOPROXY: `direct` cannot work offline, and a build must not fall back to it."""
     configured = os.environ.get("GOPROXY") or host_go_env("GOPROXY")
     first = configured.split(",")[0].split("|")[0]
     return first if first not in ("", "direct", "off") else "https://proxy.golang.org"
@@ -61,46 +63,63 @@ def writable_copy(source: Path, destination: Path) -> Path:
     return destination
 
 
+def toolchain_setting(builder_go: str) -> str:
+    """The GOTOOLCHAIN value for a source fact's ``go``: the machine's Go, or the one approved newer release."""
+    if builder_go == LOCAL_GO:
+        return "local"
+    if builder_go == APPROVED_NEWER_GO:
+        return f"go{APPROVED_NEWER_GO}"
+    raise BuildError(
+        f"Go {builder_go}",
+        [f"a bundle builds with this machine's Go ({LOCAL_GO!r}) or go{APPROVED_NEWER_GO}, never another release"],
+    )
+
+
 @dataclass(frozen=True)
 class Go:
-    """One Go release, runnable from the builder's cache."""
+    """The go command under one GOTOOLCHAIN setting, with the builder's shared build cache."""
 
-    version: str
-    root: Path
-    cache: Path  # the builder's cache root: GOCACHE lives below it, per Go release
+    toolchain: str  # "local" or "go1.27.3"
+    cache: Path  # the builder's cache root: one GOCACHE per Go release, shared by every component
 
-    @property
-    def minor(self) -> tuple[int, int]:
-        parts = [int(p) for p in self.version.split(".")[:2]]
-        return parts[0], parts[1]
+    @functools.cached_property
+    def version(self) -> str:
+        """The release that actually runs, e.g. ``1.26.8`` (what the manifest and binaries report)."""
+        env = {**os.environ, "GOTOOLCHAIN": self.toolchain, "GOPROXY": module_proxy(), "GOENV": "off"}
+        result = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            raise BuildError(f"Go ({self.toolchain})", result.stderr.strip().splitlines()[-3:])
+        return result.stdout.strip().removeprefix("go")
 
     def env(self, cgo: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """An environment the release accepts: no GOFLAGS it does not know, one proxy, no checksum database.
-
-        The checksum database is unreachable here; module zips come from the proxy and their hashes are
-        recorded in each module's go.sum where upstream committed one.
-        """
-        gopath = host_go_env("GOPATH").split(os.pathsep)[0]
+        """One proxy, no checksum database (unreachable here; go.sum files hold the hashes), no workspace."""
         env = {
-            "PATH": f"{self.root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", "/root"),
-            "GOROOT": self.root.as_posix(),
-            "GOPATH": gopath,
+            "GOPATH": host_go_env("GOPATH").split(os.pathsep)[0],
             "GOMODCACHE": host_go_env("GOMODCACHE"),
             "GOCACHE": (self.cache / "gocache" / f"go{self.version}").as_posix(),
             "GOENV": "off",
-            "GOTOOLCHAIN": "local",
+            "GOTOOLCHAIN": self.toolchain,
             "GO111MODULE": "on",
             "GOPROXY": module_proxy(),
             "GOSUMDB": "off",
             "GOWORK": "off",  # Kubernetes' go.work joins its staging directories, absent from the module zip
-            "GOFLAGS": "-mod=mod" if self.minor >= (1, 14) else "",
+            "GOFLAGS": "-mod=mod",
             "CGO_ENABLED": "1" if cgo else "0",
         }
         return {**env, **(extra or {})}
 
     def run(self, args: list[str], cwd: Path, log: Path, what: str, cgo: bool = False, env: dict | None = None) -> str:
         return run_logged(["go", *args], cwd, log, what, self.env(cgo, env))
+
+    def selected_version(self, tree: Path, module: str) -> str | None:
+        """The version of ``module`` the build list of ``tree`` selects (after replaces); None if it is unused."""
+        template = "{{with .Replace}}{{.Version}}{{else}}{{.Version}}{{end}}"
+        listed = subprocess.run(
+            ["go", "list", "-m", "-f", template, module], cwd=tree, env=self.env(False), capture_output=True, text=True
+        )
+        return listed.stdout.strip() or None if listed.returncode == 0 else None
 
 
 def run_logged(command: list[str], cwd: Path, log: Path, what: str, env: dict[str, str] | None = None) -> str:
@@ -116,21 +135,3 @@ def run_logged(command: list[str], cwd: Path, log: Path, what: str, env: dict[st
     if result.returncode != 0:
         raise BuildError(what, [*result.stdout.strip().splitlines()[-15:], f"(full log: {log})"])
     return result.stdout
-
-
-def go_release(version: str, cache: Path) -> Go:
-    """Go ``version`` (e.g. 1.15 or 1.24.6) from the module proxy, made runnable under ``cache``."""
-    parse_release(version if version.count(".") == 2 else f"{version}.0")  # refuses anything but a Go release
-    arch = GO_ARCHITECTURES.get(platform.machine(), platform.machine())
-    root = cache / "go" / f"go{version}"
-    if (root / "bin" / "go").is_file():
-        return Go(version, root, cache)
-    module_dir, _ = download_module("golang.org/toolchain", f"v0.0.1-go{version}.linux-{arch}")
-    partial = root.with_name(root.name + ".partial")
-    writable_copy(module_dir, partial)
-    for executables in (partial / "bin", partial / "pkg" / "tool" / f"linux_{arch}"):
-        for path in executables.iterdir():
-            path.chmod(0o755)
-    shutil.rmtree(root, ignore_errors=True)
-    partial.rename(root)
-    return Go(version, root, cache)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bundle import gotool
 from bundle.errors import BuildError
+from bundle.fixes import check_new_go_fixes
 from bundle.gomod import add_replaces, required_version
 from bundle.plan import Step
 from bundle.workspace import Workspace
@@ -156,7 +157,7 @@ def _generate_openapi(go: gotool.Go, tree: Path, release: str, log: Path, what: 
 
 def build(workspace: Workspace, step: Step, out: Path) -> list[str]:
     source = step.source
-    what = f"kubernetes {step.version} ({source.module}@{source.version}, go{source.go})"
+    what = f"kubernetes {step.version} ({source.module}@{source.version})"
     log = workspace.log(step)
     module_dir, info = gotool.download_module(source.module, source.version)
     origin = info.get("Origin", {}).get("Hash")
@@ -169,12 +170,13 @@ def build(workspace: Workspace, step: Step, out: Path) -> list[str]:
     shutil.rmtree(tree / "vendor", ignore_errors=True)  # only modules.txt: the sources come from the proxy
     go_mod = point_staging_at_modules((tree / "go.mod").read_text(), step.version)
     (tree / "go.mod").write_text(add_replaces(go_mod, source.replaces))
+    check_new_go_fixes(go, tree, what)
     if required_version(go_mod, "k8s.io/kube-openapi") is None:
         raise BuildError(what, ["go.mod does not pin k8s.io/kube-openapi; cannot generate OpenAPI definitions"])
     _generate_openapi(go, tree, step.version, log, what)
 
     statics = static_binaries((tree / "hack" / "lib" / "golang.sh").read_text())
-    ldflags = version_ldflags(step.version, source.commit, info.get("Time", ""))
+    ldflags = " ".join([version_ldflags(step.version, source.commit, info.get("Time", "")), *source.ldflags])
     for binary in BINARIES:
         cgo = binary not in statics
         go.run(["build", "-o", str(out / binary), "-ldflags", ldflags, f"./cmd/{binary}"], tree, log, what, cgo=cgo)

@@ -8,6 +8,7 @@ had here, before anything is built.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from kindling import catalog, sources
@@ -43,6 +44,8 @@ class Plan:
     steps: tuple[Step, ...]
     missing: tuple[Missing, ...] = field(default=())
     debian_suite: str = ""
+    # Components the bundle builds at another version than the catalog's (a stack's kindling:components).
+    overrides: tuple[tuple[str, str], ...] = ()
 
     @property
     def buildable(self) -> bool:
@@ -64,9 +67,49 @@ class Plan:
 def _lookup(table: dict, component: str, version: str, steps: list[Step], missing: list[Missing]) -> None:
     source = table.get(version)
     if source is None:
-        missing.append(Missing(component, version, f"no source facts for {component} {version} in kindling/sources.py"))
+        missing.append(Missing(component, version, f"no source facts for {component} {version} in kindling/sources/"))
     else:
         steps.append(Step(component, version, source))
+
+
+def nearest_served(wanted: str, served: list[str]) -> str:
+    """The served version whose minor is closest to ``wanted``'s; on a tie, the older one."""
+    target = parse_release(wanted)
+
+    def distance(candidate: str) -> tuple[int, bool]:
+        version = parse_release(candidate)
+        return abs(version.minor - target.minor) + 100 * abs(version.major - target.major), version > target
+
+    return min(sorted(served, key=parse_release), key=distance)
+
+
+def _plan_crictl(components: catalog.Components, steps: list[Step], missing: list[Missing]) -> None:
+    """The release's own crictl where the proxy serves it, else the nearest served line the node's containerd speaks."""
+    wanted = components.crictl
+    if wanted in sources.CRICTL:
+        steps.append(Step("crictl", wanted, sources.CRICTL[wanted]))
+        return
+    if not catalog.containerd_serves_cri_v1(components.containerd):
+        missing.append(
+            Missing(
+                "crictl",
+                wanted,
+                f"the proxy serves cri-tools only from 1.26.1, which speaks only the v1 CRI that containerd "
+                f"{components.containerd} lacks",
+                "no crictl in the node (components.crictl: none); ctr and kubectl do its jobs",
+            )
+        )
+        return
+    nearest = nearest_served(wanted, list(sources.CRICTL))
+    missing.append(
+        Missing(
+            "crictl",
+            wanted,
+            f"the proxy does not serve cri-tools {wanted}",
+            f"crictl {nearest}, the nearest line it serves (v1 CRI, as containerd {components.containerd} speaks)",
+        )
+    )
+    steps.append(Step("crictl", nearest, sources.CRICTL[nearest]))
 
 
 def plan_release(release: str) -> Plan:
@@ -81,23 +124,27 @@ def plan_release(release: str) -> Plan:
 
     k8s = sources.KUBERNETES.get(release)
     if k8s is None:
-        missing.append(
-            Missing("kubernetes", release, f"no source facts for Kubernetes {release} in kindling/sources.py")
-        )
+        missing.append(Missing("kubernetes", release, f"no source facts for Kubernetes {release} in kindling/sources/"))
     else:
         steps.append(Step("kubernetes", release, k8s.source))
+    substitute = sources.CONTAINERD_SUBSTITUTES.get(components.containerd)
+    overrides: tuple[tuple[str, str], ...] = ()
+    if substitute:
+        instead = f"containerd {substitute.version}, the nearest line that builds with its CRI plugin"
+        missing.append(Missing("containerd", components.containerd, substitute.reason, instead))
+        components = dataclasses.replace(components, containerd=substitute.version)
+        overrides = (("containerd", substitute.version),)
     _lookup(sources.CONTAINERD, "containerd", components.containerd, steps, missing)
     _lookup(sources.RUNC, "runc", components.runc, steps, missing)
     _lookup(sources.CNI_PLUGINS, "cni-plugins", components.cni_plugins, steps, missing)
     _lookup(sources.CNI_PLUGINS, "flannel-cni", sources.FLANNEL_CNI_PLUGIN_SOURCE, steps, missing)
-    if components.crictl in sources.CRICTL_UNAVAILABLE:
-        gap = sources.CRICTL_UNAVAILABLE[components.crictl]
-        missing.append(Missing("crictl", components.crictl, gap.reason, gap.instead))
-    else:
-        _lookup(sources.CRICTL, "crictl", components.crictl, steps, missing)
+    _plan_crictl(components, steps, missing)
     _lookup(sources.HELM, "helm", components.helm, steps, missing)
     if k8s is not None:
         _lookup(sources.ETCD, "etcd", k8s.etcd, steps, missing)
+        for tool, substitute in sources.ETCD_TOOL_SUBSTITUTES.get(k8s.etcd, {}).items():
+            instead = f"{tool} {substitute.version.removeprefix('v')} in the etcd {k8s.etcd} image"
+            missing.append(Missing(tool, k8s.etcd.split("-")[0], substitute.reason, instead))
         _lookup(sources.COREDNS, "coredns", k8s.coredns, steps, missing)
     pause_tree = sources.PAUSE.get(traits.pause_version)
     if pause_tree is None:
@@ -118,4 +165,4 @@ def plan_release(release: str) -> Plan:
                 f"Debian {suite} made with debootstrap (components.baseImage)",
             )
         )
-    return Plan(release, components, tuple(steps), tuple(missing), suite)
+    return Plan(release, components, tuple(steps), tuple(missing), suite, overrides)

@@ -16,29 +16,34 @@ from pathlib import Path
 
 from bundle import gotool, kubernetes
 from bundle.errors import BuildError
+from bundle.fixes import check_new_go_fixes, with_fixes
 from bundle.gomod import add_replaces, drop_local_replaces, module_file
 from bundle.plan import Step
 from bundle.workspace import Workspace
+from kindling import sources
 
 
 def _what(step: Step) -> str:
     source = step.source
-    return f"{step.label} ({source.module}@{source.version}, go{source.go})"
+    return f"{step.label} ({source.module}@{source.version})"
 
 
-def _prepare(workspace: Workspace, step: Step, module: str | None = None, name: str = "src") -> tuple[Path, dict]:
-    """A writable copy of the step's module (or of ``module`` at the same version), go.mod fixed up."""
+def _prepare(
+    workspace: Workspace, step: Step, module: str | None = None, name: str = "src", version: str | None = None
+) -> tuple[Path, dict]:
+    """A writable copy of the step's module (or of ``module``, at the same version unless told), go.mod fixed up."""
     source = step.source
-    module_dir, info = gotool.download_module(module or source.module, source.version)
+    module_dir, info = gotool.download_module(module or source.module, version or source.version)
     tree = gotool.writable_copy(module_dir, workspace.scratch(step, name))
     shutil.rmtree(tree / "vendor", ignore_errors=True)  # module zips carry no vendored sources
     go_mod = tree / "go.mod"
     if source.requires:
-        go_mod.write_text(module_file(source.module, source.go, source.requires, source.replaces))
+        go_mod.write_text(module_file(source.module, source.upstream_go, source.requires, source.replaces))
     elif go_mod.is_file():
         go_mod.write_text(add_replaces(drop_local_replaces(go_mod.read_text()), source.replaces))
     else:
         raise BuildError(_what(step), ["the module has no go.mod and the source facts give no requires for it"])
+    check_new_go_fixes(workspace.go(source.go), tree, _what(step))
     return tree, info
 
 
@@ -74,10 +79,10 @@ def containerd(workspace: Workspace, step: Step, out: Path) -> list[str]:
     for name in commands:
         target = ["-o", str(out / "bin" / name), f"./cmd/{name}"]
         if name.startswith("containerd-shim"):
-            flags = ["-trimpath", "-tags", shim_tags, "-ldflags", f'{stamps} -extldflags "-static"']
+            flags = ["-trimpath", "-tags", shim_tags, "-ldflags", with_fixes(source, f'{stamps} -extldflags "-static"')]
             go.run(["build", *flags, *target], tree, log, what)
         else:
-            flags = ["-trimpath", "-buildmode=pie", "-tags", tags, "-ldflags", stamps]
+            flags = ["-trimpath", "-buildmode=pie", "-tags", tags, "-ldflags", with_fixes(source, stamps)]
             go.run(["build", *flags, *target], tree, log, what, cgo=True)
     _check_version(out / "bin" / "containerd", ["--version"], f"v{step.version} {source.commit}", step)
     return [f"bin/{name}" for name in commands]
@@ -90,7 +95,8 @@ def runc(workspace: Workspace, step: Step, out: Path) -> list[str]:
     buildtags = re.search(r"^BUILDTAGS \??:?= *(.*)$", makefile, re.MULTILINE).group(1).strip()
     version = (tree / "VERSION").read_text().strip()
     ldflags = f"-w -extldflags -static -X main.gitCommit={source.commit} -X main.version={version}"
-    command = ["build", "-tags", f"{buildtags} netgo osusergo", "-ldflags", ldflags, "-o", str(out / "runc"), "."]
+    command = ["build", "-tags", f"{buildtags} netgo osusergo", "-ldflags", with_fixes(source, ldflags)]
+    command += ["-o", str(out / "runc"), "."]
     workspace.go(source.go).run(command, tree, log, what, cgo=True)
     _check_version(out / "runc", ["--version"], f"runc version {step.version}", step)
     return ["runc"]
@@ -116,7 +122,7 @@ def cni_plugins(workspace: Workspace, step: Step, out: Path, only: tuple[str, ..
         command = [
             "build",
             "-ldflags",
-            f"-extldflags -static {stamp}",
+            with_fixes(source, f"-extldflags -static {stamp}"),
             "-o",
             str(target),
             f"./{directory.relative_to(tree)}",
@@ -135,30 +141,33 @@ def flannel_cni(workspace: Workspace, step: Step, out: Path) -> list[str]:
 def crictl(workspace: Workspace, step: Step, out: Path) -> list[str]:
     source, what, log = step.source, _what(step), workspace.log(step)
     tree, _ = _prepare(workspace, step)
-    ldflags = f"-s -w -X {source.module}/pkg/version.Version=v{step.version}"
+    module = re.search(r"^module\s+(\S+)", (tree / "go.mod").read_text(), re.MULTILINE).group(1)
+    ldflags = f"-s -w -X {module}/pkg/version.Version=v{step.version}"
     workspace.go(source.go).run(
-        ["build", "-ldflags", ldflags, "-o", str(out / "crictl"), "./cmd/crictl"], tree, log, what
+        ["build", "-ldflags", with_fixes(source, ldflags), "-o", str(out / "crictl"), "./cmd/crictl"], tree, log, what
     )
     _check_version(out / "crictl", ["--version"], step.version, step)
     return ["crictl"]
 
 
 def helm(workspace: Workspace, step: Step, out: Path) -> list[str]:
+    """As its Makefile: version stamps, and the Kubernetes version charts see by default (client-go's)."""
     source, what, log = step.source, _what(step), workspace.log(step)
     tree, _ = _prepare(workspace, step)
+    stamps = source.module + "/internal/version"  # helm.sh/helm/v3 or v4
     flags = [
         "-w -s",
-        f"-X helm.sh/helm/v3/internal/version.version=v{step.version}",
-        "-X helm.sh/helm/v3/internal/version.metadata=",
-        f"-X helm.sh/helm/v3/internal/version.gitCommit={source.commit}",
-        "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+        f"-X {stamps}.version=v{step.version}",
+        f"-X {stamps}.metadata=",
+        f"-X {stamps}.gitCommit={source.commit}",
+        f"-X {stamps}.gitTreeState=clean",
     ]
+    client_go = re.search(r"^\s*k8s\.io/client-go v0\.(\d+)\.", (tree / "go.mod").read_text(), re.MULTILINE)
+    kubernetes_version = {"MAJOR": "1", "MINOR": client_go.group(1) if client_go else ""}
     makefile = (tree / "Makefile").read_text()
-    if "k8sVersionMajor" in makefile:  # the Kubernetes version charts see by default: client-go's
-        client_go = re.search(r"^\s*k8s\.io/client-go v0\.(\d+)\.", (tree / "go.mod").read_text(), re.MULTILINE)
-        for package in ("helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"):
-            flags += [f"-X {package}.k8sVersionMajor=1", f"-X {package}.k8sVersionMinor={client_go.group(1)}"]
-    command = ["build", "-ldflags", " ".join(flags), "-o", str(out / "helm"), "./cmd/helm"]
+    for variable, part in re.findall(r"^LDFLAGS \+= -X (\S+)=\$\(K8S_MODULES_(MAJOR|MINOR)_VER\)", makefile, re.M):
+        flags.append(f"-X {variable}={kubernetes_version[part]}")
+    command = ["build", "-ldflags", with_fixes(source, " ".join(flags)), "-o", str(out / "helm"), "./cmd/helm"]
     workspace.go(source.go).run(command, tree, log, what)
     _check_version(out / "helm", ["version", "--short"], f"v{step.version}", step)
     return ["helm"]
@@ -175,12 +184,15 @@ def etcd(workspace: Workspace, step: Step, out: Path) -> list[str]:
     else:  # 3.5 and later: one module per binary, siblings in the repository
         stamp = f"-X go.etcd.io/etcd/api/v3/version.GitSHA={source.commit}"
         mains = {}
+        substitutes = sources.ETCD_TOOL_SUBSTITUTES.get(step.version, {})
         for binary in ("etcd", "etcdctl", "etcdutl"):
             module = "go.etcd.io/etcd/server/v3" if binary == "etcd" else f"go.etcd.io/etcd/{binary}/v3"
-            tree, _ = _prepare(workspace, step, module=module, name=binary)
+            instead = substitutes[binary].version if binary in substitutes else None
+            tree, _ = _prepare(workspace, step, module=module, name=binary, version=instead)
             mains[binary] = (tree, ".")
     for binary, (tree, package) in mains.items():
-        go.run(["build", "-ldflags", f"-s -w {stamp}", "-o", str(out / binary), package], tree, log, what)
+        ldflags = with_fixes(source, f"-s -w {stamp}")
+        go.run(["build", "-ldflags", ldflags, "-o", str(out / binary), package], tree, log, what)
     _check_version(out / "etcd", ["--version"], f"etcd Version: {version}", step)
     return list(mains)
 
@@ -188,7 +200,7 @@ def etcd(workspace: Workspace, step: Step, out: Path) -> list[str]:
 def coredns(workspace: Workspace, step: Step, out: Path) -> list[str]:
     source, what, log = step.source, _what(step), workspace.log(step)
     tree, _ = _prepare(workspace, step)
-    ldflags = f"-s -w -X github.com/coredns/coredns/coremain.GitCommit={source.commit}"
+    ldflags = with_fixes(source, f"-s -w -X github.com/coredns/coredns/coremain.GitCommit={source.commit}")
     workspace.go(source.go).run(["build", "-ldflags", ldflags, "-o", str(out / "coredns"), "."], tree, log, what)
     _check_version(out / "coredns", ["-version"], f"CoreDNS-{step.version.removeprefix('v')}", step)
     return ["coredns"]
@@ -200,6 +212,7 @@ def flannel(workspace: Workspace, step: Step, out: Path) -> list[str]:
     tree, _ = _prepare(workspace, step)
     # As its Makefile: cgo (the udp backend needs it), linked static.
     ldflags = f'-s -w -X github.com/flannel-io/flannel/pkg/version.Version={step.version} -extldflags "-static"'
+    ldflags = with_fixes(source, ldflags)
     command = ["build", "-ldflags", ldflags, "-o", str(out / "flanneld"), "."]
     workspace.go(source.go).run(command, tree, log, what, cgo=True)
     _check_version(out / "flanneld", ["--version"], step.version, step)

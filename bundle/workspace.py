@@ -12,14 +12,14 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bundle import gotool
 from bundle.plan import Step
 
 # Bump when a recipe changes what it produces, so cached outputs are rebuilt.
-RECIPE_REVISION = "1"
+RECIPE_REVISION = "2"
 
 
 def default_cache() -> Path:
@@ -32,9 +32,12 @@ def default_cache() -> Path:
 @dataclass
 class Workspace:
     cache: Path
+    _gos: dict[str, gotool.Go] = field(default_factory=dict, repr=False)
 
-    def go(self, version: str) -> gotool.Go:
-        return gotool.go_release(version, self.cache)
+    def go(self, builder_go: str) -> gotool.Go:
+        """The go command a source fact's ``go`` names (one per setting, so its version is asked once)."""
+        setting = gotool.toolchain_setting(builder_go)
+        return self._gos.setdefault(setting, gotool.Go(setting, self.cache))
 
     def log(self, step: Step) -> Path:
         return self.cache / "logs" / f"{step.component}-{step.version}.log"
@@ -48,6 +51,7 @@ class Workspace:
             "component": step.component,
             "version": step.version,
             "source": asdict(step.source) if step.source else None,
+            "go": self.go(step.source.go).version if step.source else None,
             "pause_tree": step.pause_tree,
         }
         return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
@@ -63,8 +67,14 @@ class Workspace:
         names = json.loads(marker.read_text())
         return {name: self.output(step) / name for name in names}
 
-    def finish(self, step: Step, partial: Path, files: list[str]) -> dict[str, Path]:
+    def build_seconds(self, step: Step) -> float | None:
+        """How long the build that made this step's cached output took."""
+        record = self.output(step) / "built.json"
+        return json.loads(record.read_text())["seconds"] if record.is_file() else None
+
+    def finish(self, step: Step, partial: Path, files: list[str], seconds: float) -> dict[str, Path]:
         """Publish a step's output atomically: a failed build never looks finished."""
+        (partial / "built.json").write_text(json.dumps({"seconds": round(seconds)}))
         (partial / "files.json").write_text(json.dumps(sorted(files)))
         target = self.output(step)
         shutil.rmtree(target, ignore_errors=True)

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 # A component version meaning "leave it out of the node": only crictl may be left out, for
-# releases whose crictl cannot be built offline (see kindling/sources.py).
+# releases whose crictl cannot be built offline (see kindling/sources/).
 NOT_INSTALLED = "none"
 
 
@@ -192,6 +192,13 @@ CONTAINERD_GRANTS_ALL_CAPABILITIES_RULES = (
 )
 
 
+# crictl from cri-tools 1.26 on speaks only the v1 CRI, which containerd serves from 1.6.
+CONTAINERD_SERVES_CRI_V1_RULES = (
+    Rule((1, 0), (1, 6), False),
+    Rule((1, 6), None, True),
+)
+
+
 # The flannel CNI plugin shipped with containernetworking/plugins until 0.9.x; later it lives in
 # flannel-io/cni-plugin, whose copy the flannel chart installs.
 CNI_PLUGINS_SHIP_FLANNEL_RULES = (
@@ -245,6 +252,10 @@ def containerd_grants_all_capabilities(containerd: str) -> bool:
     return _lookup(
         CONTAINERD_GRANTS_ALL_CAPABILITIES_RULES, parse_release(containerd), "containerd privileged capability set"
     )
+
+
+def containerd_serves_cri_v1(containerd: str) -> bool:
+    return _lookup(CONTAINERD_SERVES_CRI_V1_RULES, parse_release(containerd), "containerd CRI version")
 
 
 def cni_plugins_ship_flannel(cni_plugins: str) -> bool:

@@ -1,4 +1,4 @@
-"""containerd 1.4.0's dependencies, as go.mod lines the Go module proxy serves (kindling/sources.py).
+"""containerd 1.4.0's dependencies, as go.mod lines the Go module proxy serves (kindling/sources/).
 
 containerd 1.4 predates its go.mod: vendor.conf pinned tags and commits. These are those 93 pins as
 versions the proxy serves (each at exactly the pinned commit), and the replaces that hold back what

@@ -8,37 +8,36 @@ import pytest
 import yaml
 
 from bundle import kubernetes
-from bundle.__main__ import table_rows
+from bundle.__main__ import describe, table_rows
 from bundle.fragment import apply_fragment, stack_fragment
 from bundle.gomod import add_replaces, drop_local_replaces, module_file, required_version
 from bundle.mirror import checksum_text, write_chart, write_mirror
-from bundle.plan import plan_release
+from bundle.plan import nearest_served, plan_release
 from kindling import artifacts, catalog, sources
 from kindling.spec import build_spec
 from tests.support import ROOT
 from tests.test_install_artifacts import ARCH, run_script
 
 
-def test_the_reference_release_is_planned_with_the_go_upstream_used():
+def test_the_reference_release_is_planned_with_this_machines_go_and_upstreams_go_recorded():
     plan = plan_release("1.19.1")
     assert plan.buildable
-    go = {step.component: step.source.go for step in plan.steps if step.source}
-    assert go == {
-        "kubernetes": "1.15",
-        "containerd": "1.13.15",
-        "runc": "1.13.15",
-        "cni-plugins": "1.14.7",
-        "helm": "1.14.15",
-        "etcd": "1.12.17",
-        "coredns": "1.14.4",
-        "flannel": "1.23.8",
-        "flannel-cni": "1.15.8",
-    }
-    # Where the proxy lacks upstream's exact Go, the nearest of the same minor, and it says so.
-    helm = plan.step("helm").source
-    assert helm.go_deviates and helm.upstream_go == "1.14.10"
+    assert {step.source.go for step in plan.steps if step.source} == {sources.LOCAL_GO}
+    upstream = {step.component: step.source.upstream_go for step in plan.steps if step.source}
+    assert upstream["kubernetes"] == "1.15" and upstream["containerd"] == "1.13.15" and upstream["helm"] == "1.14.10"
+    kubernetes_fixes = plan.step("kubernetes").source.replaces
+    assert "github.com/modern-go/reflect2 => github.com/modern-go/reflect2 v1.0.2" in kubernetes_fixes
+    assert any(line.startswith("vbom.ml/util => github.com/fvbommel/util ") for line in kubernetes_fixes)
     assert plan.step("pause").pause_tree == "v1.18.2", "pause 3.2's source is in the release that tagged it"
     assert plan.step("etcd").version == "3.4.13-0" and plan.step("coredns").version == "1.7.0"
+
+
+def test_the_plan_says_which_go_builds_each_component_and_every_fix_with_its_reason():
+    lines = describe(plan_release("1.19.1"))
+    kubernetes_line = next(line for line in lines if line.strip().startswith("kubernetes 1.19.1"))
+    assert "k8s.io/kubernetes@v1.19.1" in kubernetes_line and "this machine's Go (upstream: go1.15)" in kubernetes_line
+    fixes = [line.strip() for line in lines if line.strip().startswith("fix: github.com/modern-go/reflect2")]
+    assert fixes and all("Go 1.18" in line for line in fixes)
 
 
 def test_what_no_registry_serves_is_listed_with_what_the_bundle_does_instead():
@@ -51,6 +50,23 @@ def test_what_no_registry_serves_is_listed_with_what_the_bundle_does_instead():
     assert "crictl" not in {s.component for s in plan.steps}
 
 
+@pytest.mark.parametrize(
+    "release, wanted, built",
+    [("1.24.0", "1.23.0", "1.26.1"), ("1.29.0", "1.27.0", "1.26.1"), ("1.32.2", "1.32.0", "1.30.0")],
+)
+def test_a_refused_crictl_is_replaced_by_the_nearest_served_line_and_the_plan_says_so(release, wanted, built):
+    plan = plan_release(release)
+    assert plan.components.crictl == wanted and plan.crictl == built
+    gap = next(m for m in plan.substitutions if m.component == "crictl")
+    assert gap.version == wanted and f"crictl {built}" in gap.instead
+
+
+def test_the_nearest_served_line_prefers_the_older_on_a_tie():
+    assert nearest_served("1.32.0", ["1.34.0", "1.30.0", "1.26.1"]) == "1.30.0"
+    assert nearest_served("1.33.0", ["1.34.0", "1.30.0", "1.26.1"]) == "1.34.0"
+    assert nearest_served("1.23.0", ["1.34.0", "1.30.0", "1.26.1"]) == "1.26.1"
+
+
 def test_newer_releases_build_crictl_and_every_bundle_takes_flannels_cni_plugin_from_plugins_0_9_1():
     plan = plan_release("1.34.0")
     assert plan.step("crictl").source.module == "sigs.k8s.io/cri-tools"
@@ -58,11 +74,14 @@ def test_newer_releases_build_crictl_and_every_bundle_takes_flannels_cni_plugin_
     assert plan.step("flannel-cni").version == plan_release("1.19.1").step("flannel-cni").version == "0.9.1"
 
 
-def test_a_release_without_source_facts_is_not_buildable_and_says_what_is_missing():
+def test_a_release_without_source_facts_is_not_buildable_and_says_what_is_missing(monkeypatch):
+    monkeypatch.delitem(sources.KUBERNETES, "1.27.0")
+    monkeypatch.delitem(sources.CONTAINERD, "1.6.19")
     plan = plan_release("1.27.0")
     assert not plan.buildable
-    missing = {m.component for m in plan.missing if not m.instead}
-    assert {"kubernetes", "containerd"} <= missing
+    missing = {m.component: m.reason for m in plan.missing if not m.instead}
+    assert set(missing) == {"kubernetes", "containerd"}
+    assert "kindling/sources" in missing["containerd"]
     with pytest.raises(LookupError, match="not a catalog release"):
         plan_release("1.99.0")
 
@@ -104,7 +123,7 @@ def test_a_replace_of_the_same_module_is_replaced_not_duplicated():
 
 def test_containerd_1_4_gets_a_go_mod_of_its_vendor_conf_pins():
     source = sources.CONTAINERD["1.4.0"]
-    go_mod = module_file(source.module, source.go, source.requires, source.replaces)
+    go_mod = module_file(source.module, source.upstream_go, source.requires, source.replaces)
     assert go_mod.startswith("module github.com/containerd/containerd\n\ngo 1.13\n")
     assert "\tgithub.com/containerd/cri v1.11.1-0.20200810101850-4e6644c8cf7f\n" in go_mod
     assert required_version(go_mod, "github.com/golang/protobuf") == "v1.3.5", "held at vendor.conf's pin"

@@ -1,0 +1,56 @@
+"""One Go: bundles build with this machine's Go (or the one approved newer release), never a downloaded old one."""
+
+import re
+import shutil
+
+import pytest
+
+from bundle import gotool
+from bundle.errors import BuildError
+from kindling import sources
+from tests.support import ROOT
+
+TABLES = {
+    "kubernetes": {v: k.source for v, k in sources.KUBERNETES.items()},
+    "containerd": sources.CONTAINERD,
+    "runc": sources.RUNC,
+    "cni-plugins": sources.CNI_PLUGINS,
+    "crictl": sources.CRICTL,
+    "helm": sources.HELM,
+    "etcd": sources.ETCD,
+    "coredns": sources.COREDNS,
+    "flannel": sources.FLANNEL,
+}
+
+
+def test_every_source_builds_with_this_machines_go_or_the_approved_newer_release():
+    for component, table in TABLES.items():
+        for version, source in table.items():
+            assert source.go in (sources.LOCAL_GO, sources.APPROVED_NEWER_GO), (component, version, source.go)
+            assert re.fullmatch(r"1\.\d+(\.\d+)?", source.upstream_go), (component, version, source.upstream_go)
+
+
+def test_another_go_release_is_refused_before_anything_runs():
+    assert gotool.toolchain_setting(sources.LOCAL_GO) == "local"
+    assert gotool.toolchain_setting(sources.APPROVED_NEWER_GO) == f"go{sources.APPROVED_NEWER_GO}"
+    with pytest.raises(BuildError, match="never another release"):
+        gotool.toolchain_setting("1.15.15")
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
+def test_a_module_asking_for_a_newer_go_fails_instead_of_downloading_one(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/newer\n\ngo 1.99\n")
+    go = gotool.Go(gotool.toolchain_setting(sources.LOCAL_GO), tmp_path / "cache")
+    assert go.env(cgo=False)["GOTOOLCHAIN"] == "local"
+    with pytest.raises(BuildError) as refused:
+        go.run(["list", "-m"], tmp_path, tmp_path / "log", "a module asking for go 1.99")
+    assert "GOTOOLCHAIN=local" in "\n".join(refused.value.details)
+    assert not (tmp_path / "cache" / "go").exists()
+
+
+def test_no_build_script_fetches_a_go_release():
+    scripts = [*(ROOT / "bundle").glob("*.py"), *(ROOT / ".ci").iterdir(), ROOT / "Makefile"]
+    for script in scripts:
+        assert "golang.org/toolchain" not in script.read_text(), script
+    toolchain = (ROOT / ".ci" / "pulumi-toolchain.sh").read_text()
+    assert "export GOTOOLCHAIN=local" in toolchain

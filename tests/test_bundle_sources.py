@@ -1,0 +1,100 @@
+"""The source facts of every catalog release: each table serves the version it is keyed by, and the plans
+that join them with the catalog (module, version, Go, fixes, substitutions) per release."""
+
+import re
+
+import pytest
+
+from bundle.fragment import stack_fragment
+from bundle.plan import plan_release
+from kindling import catalog, sources
+
+HEX40 = re.compile(r"[0-9a-f]{40}")
+
+
+@pytest.mark.parametrize("release", catalog.known_releases())
+def test_every_catalog_release_plans_every_component_from_a_source_fact(release):
+    plan = plan_release(release)
+    assert plan.buildable, [m for m in plan.missing if not m.instead]
+    components = {step.component for step in plan.steps}
+    assert {"kubernetes", "containerd", "runc", "cni-plugins", "helm", "etcd", "coredns", "pause"} <= components
+    kubernetes = plan.step("kubernetes").source
+    assert (kubernetes.module, kubernetes.version) == ("k8s.io/kubernetes", f"v{release}")
+    assert HEX40.fullmatch(kubernetes.commit)
+    assert plan.step("pause").version == catalog.traits_for(catalog.parse_release(release)).pause_version
+    assert plan.step("runc").version == plan.components.runc and plan.step("helm").version == plan.components.helm
+
+
+def test_each_table_serves_the_version_it_is_keyed_by():
+    for version, source in sources.CONTAINERD.items():
+        assert source.version == f"v{version}" and HEX40.fullmatch(source.commit)
+        assert source.module.endswith("/v2") == version.startswith("2.")
+    for version, source in sources.RUNC.items():
+        assert source.version == f"v{version}"
+        describe = re.fullmatch(rf"v{re.escape(version)}-0-g([0-9a-f]{{8}})", source.commit)
+        assert HEX40.fullmatch(source.commit) if "-rc" in version else describe, (version, source.commit)
+    for table in (sources.CNI_PLUGINS, sources.CRICTL):
+        assert all(source.version == f"v{version}" for version, source in table.items())
+    for version, source in sources.HELM.items():
+        assert source.module == f"helm.sh/helm/v{version.split('.')[0]}" and source.version == f"v{version}"
+        assert HEX40.fullmatch(source.commit)
+    for tag, source in sources.ETCD.items():
+        release = tag.removesuffix("-0")
+        if release.startswith("3.4."):  # no /v3 in 3.4's module path: a pseudo-version of the tag's commit
+            assert source.module == "go.etcd.io/etcd" and source.version.split("-")[-1].startswith(source.commit)
+        else:
+            assert (source.module, source.version) == ("go.etcd.io/etcd/server/v3", f"v{release}")
+    for tag, source in sources.COREDNS.items():
+        assert source.version == f"v{tag.removeprefix('v')}"
+
+
+def test_every_image_kubeadm_names_and_every_pause_tag_has_a_source():
+    for release, kubernetes in sources.KUBERNETES.items():
+        assert kubernetes.etcd in sources.ETCD, release
+        assert kubernetes.coredns in sources.COREDNS, release
+    for rule in catalog.PAUSE_VERSION_RULES:
+        assert rule.value in sources.PAUSE, f"no Kubernetes tree known to hold pause {rule.value}"
+
+
+def test_every_fix_says_why_and_changes_one_thing():
+    tables = [{v: k.source for v, k in sources.KUBERNETES.items()}, sources.CONTAINERD, sources.RUNC, sources.HELM]
+    tables += [sources.ETCD, sources.COREDNS, sources.CNI_PLUGINS, sources.CRICTL]
+    for table in tables:
+        for source in table.values():
+            for fix in source.fixes:
+                assert fix.why and bool(fix.replace) != bool(fix.ldflag), (source.module, source.version, fix)
+                assert not fix.replace or re.fullmatch(r"\S+ => \S+ v\S+", fix.replace), fix.replace
+
+
+def test_old_trees_get_the_reflect2_that_works_with_this_go_and_new_ones_do_not_need_it():
+    old, new = sources.KUBERNETES["1.18.2"].source, sources.KUBERNETES["1.23.0"].source
+    assert sources.facts.REFLECT2 in old.fixes and sources.facts.REFLECT2 not in new.fixes
+    assert sources.facts.REFLECT2 in sources.ETCD["3.4.13-0"].fixes
+    assert sources.facts.REFLECT2 not in sources.ETCD["3.6.4-0"].fixes
+
+
+def test_containerd_1_3_is_built_as_1_4_and_the_stack_is_told(tmp_path):
+    plan = plan_release("1.18.2")
+    assert plan.step("containerd").version == "1.4.0" and plan.components.containerd == "1.4.0"
+    gap = next(m for m in plan.substitutions if m.component == "containerd")
+    assert gap.version == "1.3.3" and "CRI" in gap.reason and "1.4.0" in gap.instead
+    assert plan.crictl == catalog.NOT_INSTALLED, "containerd 1.4 speaks no v1 CRI"
+    fragment = stack_fragment(plan, tmp_path, [], "kindling/debian:bookworm-1")
+    assert fragment["config"]["kindling:components"]["containerd"] == "1.4.0"
+    assert fragment["config"]["kindling:components"]["crictl"] == catalog.NOT_INSTALLED
+
+
+def test_runc_rc10_has_a_go_mod_of_its_vendor_conf_pins():
+    rc10 = sources.RUNC["1.0.0-rc10"]
+    assert rc10.requires and any(line.startswith("github.com/opencontainers/runtime-spec ") for line in rc10.requires)
+
+
+def test_an_etcd_tool_the_proxy_refuses_comes_from_the_nearest_served_patch_and_the_plan_says_so():
+    plan = plan_release("1.24.0")
+    gap = next(m for m in plan.substitutions if m.component == "etcdctl")
+    assert gap.version == "3.5.3" and "etcdctl 3.5.2" in gap.instead
+    assert plan.step("etcd").version == "3.5.3-0", "the image's etcd itself stays exact"
+
+
+def test_helm_4_is_planned_from_its_own_module_for_1_35():
+    assert plan_release("1.35.0").step("helm").source.module == "helm.sh/helm/v4"
