@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e bench
+.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e matrix bench
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
@@ -18,6 +18,7 @@ help:
 	@echo "make bundle RELEASE=1.19.1 [OUT=dir]   build a catalog release from Go modules, offline"
 	@echo "make bundle-apply RELEASE=1.19.1 STACK=<stack>   point a stack at that bundle"
 	@echo "make e2e STACK=<stack>      a real cluster from the bundle: up, checks, restart, destroy"
+	@echo "make matrix [STACKS='k8s-1-19-1 ...']   make e2e over catalog releases (default: all), into one JSON and the README's table"
 	@echo "make bench STACK=<stack>    kindling against the hand-made floor, timed side by side"
 	@echo "make test | lint | setup | toolchain | preview-all"
 
@@ -92,6 +93,11 @@ bundle-apply: setup
 
 e2e: setup
 	$(BIN)/python -m tests.e2e.run $(STACK) $(ARGS)
+
+# make e2e over catalog releases one after the other (tests/e2e/matrix.py): tests/e2e/matrix.json and the
+# README's compatibility table, generated from it. STACKS defaults to every catalog stack.
+matrix: setup
+	$(BIN)/python -m tests.e2e.matrix $(STACKS) $(ARGS)
 
 # kindling against a hand-made floor on this host (bench/): a table, ratios and a JSON of figures.
 bench: setup

@@ -17,7 +17,8 @@ class Report:
     def __init__(self):
         self.passed: list[str] = []
         self.failed: list[str] = []
-        self.timings: list[str] = []
+        self.failures: dict[str, str] = {}  # name -> detail, in the order they failed
+        self.timings: dict[str, float] = {}
 
     def ok(self, name: str, detail: str = "") -> None:
         self.passed.append(name)
@@ -25,6 +26,7 @@ class Report:
 
     def fail(self, name: str, detail: str) -> None:
         self.failed.append(name)
+        self.failures.setdefault(name, detail)
         print(f"FAILED  {name}: {detail}", flush=True)
 
     def check(self, name: str, passed: bool, detail: str = "") -> bool:
@@ -35,11 +37,21 @@ class Report:
         return passed
 
     def time(self, name: str, seconds: float) -> None:
-        self.timings.append(f"{name} {seconds:.0f}s")
+        self.timings[name] = round(seconds)
+
+    def as_json(self) -> dict:
+        first = next(iter(self.failures.items()), None)
+        return {
+            "passed": len(self.passed),
+            "failed": len(self.failed),
+            "failedChecks": self.failed,
+            "firstFailure": f"{first[0]}: {first[1]}" if first else None,
+            "timings": self.timings,
+        }
 
     def close(self) -> int:
         if self.timings:
-            print(f"timings: {', '.join(self.timings)}")
+            print(f"timings: {', '.join(f'{name} {seconds}s' for name, seconds in self.timings.items())}")
         print(f"{len(self.passed)} passed, {len(self.failed)} failed")
         return 1 if self.failed or not self.passed else 0
 

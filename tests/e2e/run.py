@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--control-planes", type=int, default=1, choices=(1, 3, 5), help="behind a load balancer, with a failover drill"
     )
+    parser.add_argument("--report", type=Path, metavar="JSON", help="also write the results there (make matrix)")
     args = parser.parse_args(argv)
     stack = args.stack
     if args.destroy:
@@ -127,8 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["kindling:kubernetesVersion"]
     )
     report = Report()
-    started = time.monotonic()
+    facts = {"stack": stack, "release": release, "controlPlanes": args.control_planes}
+    try:
+        return run_checks(args, stack, release, report, facts)
+    finally:
+        if args.report:
+            args.report.write_text(json.dumps({**facts, **report.as_json()}, indent=2) + "\n")
 
+
+def run_checks(args: argparse.Namespace, stack: str, release: str, report: Report, facts: dict) -> int:
+    started = time.monotonic()
     bundle = default_out(release)
     say(f"bundle for Kubernetes {release}: {bundle}")
     built = subprocess.run([sys.executable, "-m", "bundle", "build", release, "--out", str(bundle)], cwd=ROOT)
@@ -150,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     (work / "e2e-run.json").write_text(
         json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"], "cacheBefore": cache_before})
     )
+    security = config.get("kindling:nodeSecurity", "privileged")
+    facts.update(engine="pulumi" if engine else "executor", nodeSecurity=security)
     say(
         f"mode: {'the real engine' if engine else 'the executor for docker and command resources'}; "
         f"nodeSecurity {config.get('kindling:nodeSecurity', 'privileged')}; work tree {work}"
@@ -161,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         step = time.monotonic()
         if up.create():
             report.ok("up", f"{time.monotonic() - step:.0f}s")
+            report.time("up", time.monotonic() - step)
             checks.readback(report, up.container_inputs())
             checks.versions(report, release, up.versions(), config)
             if engine:
