@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bundle import gotool
 from bundle.plan import Step
+from kindling.sources import GoSource
 
 # Bump when a recipe changes what it produces, so cached outputs are rebuilt.
 RECIPE_REVISION = "2"
@@ -50,7 +51,7 @@ class Workspace:
             "revision": RECIPE_REVISION,
             "component": step.component,
             "version": step.version,
-            "source": asdict(step.source) if step.source else None,
+            "source": _shaping(step.source) if step.source else None,
             "go": self.go(step.source.go).version if step.source else None,
             "pause_tree": step.pause_tree,
         }
@@ -81,3 +82,11 @@ class Workspace:
         partial.rename(target)
         shutil.rmtree(self.scratch(step).parent, ignore_errors=True)
         return {name: target / name for name in files}
+
+
+def _shaping(source: GoSource) -> dict:
+    """What of a source fact shapes the build: not where a fact comes from, nor why a fix is there."""
+    facts = asdict(source)
+    facts.pop("evidence")
+    facts["fixes"] = [(fix["replace"], fix["ldflag"]) for fix in facts["fixes"]]
+    return facts
