@@ -85,8 +85,11 @@ class Workspace:
 
 
 def _shaping(source: GoSource) -> dict:
-    """What of a source fact shapes the build: not where a fact comes from, nor why a fix is there."""
+    """What of a source fact shapes the build: not where a fact comes from, nor why a fix is there, nor
+    upstream's Go unless it writes the go line of a go.mod the module lacks."""
     facts = asdict(source)
     facts.pop("evidence")
+    if not source.requires:
+        facts.pop("upstream_go")
     facts["fixes"] = [(fix["replace"], fix["ldflag"]) for fix in facts["fixes"]]
     return facts
