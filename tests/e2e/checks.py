@@ -236,13 +236,14 @@ def readback(report: Report, containers: dict[str, dict]) -> None:
 
 
 def versions(report: Report, release: str, reported: dict, config: dict) -> None:
-    """The stack's versions output names exactly the catalog's versions (crictl left out of a bundle)."""
+    """The stack's versions output names exactly the catalog's versions, or those the bundle built instead."""
     components = _catalog(release)
-    crictl = config["kindling:components"].get("crictl", components.crictl)
+    overrides = config["kindling:components"]
+    crictl = overrides.get("crictl", components.crictl)
     expected = {
         "kubernetes": release,
         "kubeadm": release,
-        "containerd": components.containerd,
+        "containerd": overrides.get("containerd", components.containerd),
         "runc": components.runc,
         "crictl": "not installed" if crictl == "none" else crictl,
         "helm": components.helm,
