@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from bundle import images
+from bundle import gocache, images
 from bundle.errors import BuildError
 from bundle.fragment import stack_fragment
 from bundle.gotool import GO_ARCHITECTURES
@@ -195,6 +195,10 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
     say(f"bundle for Kubernetes {plan.release} in {out} ({time.monotonic() - started:.0f}s)")
+    for go in workspace.gos():
+        before, after = gocache.trim(go.build_cache, gocache.limit_bytes())
+        if after < before:
+            say(f"Go build cache {go.build_cache}: trimmed from {before / 1024**3:.1f} to {after / 1024**3:.1f} GB")
     return out
 
 

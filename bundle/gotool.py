@@ -91,6 +91,10 @@ class Go:
             raise BuildError(f"Go ({self.toolchain})", result.stderr.strip().splitlines()[-3:])
         return result.stdout.strip().removeprefix("go")
 
+    @property
+    def build_cache(self) -> Path:
+        return self.cache / "gocache" / f"go{self.version}"
+
     def env(self, cgo: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
         """One proxy, no checksum database (unreachable here; go.sum files hold the hashes), no workspace."""
         env = {
@@ -98,7 +102,7 @@ class Go:
             "HOME": os.environ.get("HOME", "/root"),
             "GOPATH": host_go_env("GOPATH").split(os.pathsep)[0],
             "GOMODCACHE": host_go_env("GOMODCACHE"),
-            "GOCACHE": (self.cache / "gocache" / f"go{self.version}").as_posix(),
+            "GOCACHE": self.build_cache.as_posix(),
             "GOENV": "off",
             "GOTOOLCHAIN": self.toolchain,
             "GO111MODULE": "on",

@@ -40,6 +40,10 @@ class Workspace:
         setting = gotool.toolchain_setting(builder_go)
         return self._gos.setdefault(setting, gotool.Go(setting, self.cache))
 
+    def gos(self) -> list[gotool.Go]:
+        """The go commands this build has used."""
+        return list(self._gos.values())
+
     def log(self, step: Step) -> Path:
         return self.cache / "logs" / f"{step.component}-{step.version}.log"
 

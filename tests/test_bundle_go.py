@@ -54,3 +54,20 @@ def test_no_build_script_fetches_a_go_release():
         assert "golang.org/toolchain" not in script.read_text(), script
     toolchain = (ROOT / ".ci" / "pulumi-toolchain.sh").read_text()
     assert "export GOTOOLCHAIN=local" in toolchain
+
+
+def test_the_shared_build_cache_loses_its_least_recently_used_entries_first(tmp_path):
+    import os
+
+    from bundle import gocache
+
+    for index, name in enumerate(("aa/old-a", "aa/old-d", "bb/recent-a", "cc/newest-d")):
+        entry = tmp_path / name
+        entry.parent.mkdir(exist_ok=True)
+        entry.write_bytes(b"x" * 1000)
+        os.utime(entry, (1_000_000 + index, 1_000_000 + index))
+    (tmp_path / "README").write_text("Go's own file")
+    before, after = gocache.trim(tmp_path, limit=2500)
+    assert (before, after) == (4000, 2000)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["README", "newest-d", "recent-a"]
+    assert gocache.trim(tmp_path, limit=0) == (2000, 2000), "0 keeps everything"
