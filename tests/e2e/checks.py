@@ -317,7 +317,7 @@ def build_cache_ids() -> list[str]:
     return listed.stdout.split()
 
 
-def residue(report: Report, stack: str, work: Path, cache_before: list[str]) -> None:
+def residue(report: Report, stack: str, work: Path, recorded_build_cache: list[str]) -> None:
     containers = run(["docker", "ps", "-aq", "--filter", f"label=kindling.cluster={stack}"]).stdout.split()
     report.check("no container left", not containers, f"{containers}")
     networks = run(["docker", "network", "ls", "-q", "--filter", f"name=^{stack}$"]).stdout.split()
@@ -330,9 +330,9 @@ def residue(report: Report, stack: str, work: Path, cache_before: list[str]) -> 
     report.check("no volume left", not volumes, f"{len(volumes)} dangling volumes")
     contexts = list((Path.home() / ".cache" / "kindling" / "node-image-contexts").glob(f"{stack}-*"))
     report.check("no staged build context left", not contexts, f"{contexts}")
-    # The records the run's node image build created; those it reused from earlier builds are not its own.
-    made = sorted(set(build_cache_ids()) - set(cache_before))
-    report.check("no build cache left", not made, f"{len(made)} build cache records: {made[:5]}")
+    # The records the stack kept as its images' own (other builds on the engine meanwhile are not its business).
+    left = sorted(set(build_cache_ids()) & set(recorded_build_cache))
+    report.check("no build cache left", not left, f"{len(left)} build cache records: {left[:5]}")
 
 
 def _catalog(release: str):

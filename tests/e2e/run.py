@@ -154,11 +154,8 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     if args.control_planes > 1:
         set_config(work, stack, controlPlanes=args.control_planes)
     engine = real_engine_plugins(env) and not args.executor
-    cache_before = checks.build_cache_ids()
     # Enough to tear a kept run down later (python -m tests.e2e.run STACK --destroy WORK).
-    (work / "e2e-run.json").write_text(
-        json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"], "cacheBefore": cache_before})
-    )
+    (work / "e2e-run.json").write_text(json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]}))
     security = config.get("kindling:nodeSecurity", "privileged")
     facts.update(engine="pulumi" if engine else "executor", nodeSecurity=security)
     say(
@@ -193,9 +190,10 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
             say(f"kept: {work}; tear it down with: .venv/bin/python -m tests.e2e.run {stack} --destroy {work}")
         else:
             step = time.monotonic()
+            recorded = up.recorded_build_cache()
             report.check("destroy", up.destroy(), f"see {log}")
             report.time("destroy", time.monotonic() - step)
-            checks.residue(report, stack, work, cache_before)
+            checks.residue(report, stack, work, recorded)
             if report.failed:
                 say(f"kept {work} for a look at what failed (e2e.log)")
             else:
@@ -210,8 +208,9 @@ def destroy_kept(stack: str, work: Path) -> int:
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=run["passphrase"])
     report = Report()
     up = Bringup(stack, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
+    recorded = up.recorded_build_cache()
     report.check("destroy", up.destroy(), f"see {work / 'e2e.log'}")
-    checks.residue(report, stack, work, run["cacheBefore"])
+    checks.residue(report, stack, work, recorded)
     if not report.failed:
         shutil.rmtree(work, ignore_errors=True)
     return report.close()
@@ -271,9 +270,8 @@ class Bringup:
             ["up", "--yes", "--skip-preview", *pack, *flags], self.addons, self.env, self.log
         )
 
-    def container_inputs(self) -> dict[str, dict]:
-        """What the program registered for each node container, by container name."""
-        kind = "docker:index/container:Container"
+    def _resources(self) -> list[dict]:
+        """What exists now, as {type, name, inputs, outputs}."""
         if self.engine:
             exported = subprocess.run(
                 ["pulumi", "stack", "export", "--stack", self.stack],
@@ -282,10 +280,35 @@ class Bringup:
                 capture_output=True,
                 text=True,
             )
-            resources = json.loads(exported.stdout)["deployment"]["resources"] if exported.returncode == 0 else []
-            return {r["inputs"]["name"]: r["inputs"] for r in resources if r["type"] == kind}
-        created = json.loads(self.state.read_text())
-        return {c["inputs"]["name"]: c["inputs"] for c in created if c["type"] == kind}
+            if exported.returncode != 0:
+                return []
+            resources = json.loads(exported.stdout)["deployment"].get("resources", [])
+            return [
+                {
+                    "type": r["type"],
+                    "name": r["urn"].rsplit("::", 1)[-1],
+                    "inputs": r.get("inputs", {}),
+                    "outputs": r.get("outputs", {}),
+                }
+                for r in resources
+            ]
+        if not self.state.exists():
+            return []
+        return json.loads(self.state.read_text())
+
+    def recorded_build_cache(self) -> list[str]:
+        """The BuildKit records the stack keeps as its images' own (components/build_cache.py)."""
+        ids = []
+        for resource in self._resources():
+            if resource["type"] == "command:local:Command" and resource["name"].endswith("-build-cache"):
+                stdout = resource["outputs"].get("stdout", "")
+                ids += (stdout.get("plaintext", "") if isinstance(stdout, dict) else stdout).split()
+        return ids
+
+    def container_inputs(self) -> dict[str, dict]:
+        """What the program registered for each node container, by container name."""
+        kind = "docker:index/container:Container"
+        return {r["inputs"]["name"]: r["inputs"] for r in self._resources() if r["type"] == kind}
 
     def versions(self) -> dict:
         """The stack's versions output: what the control-plane node reports it runs, and the charts."""
