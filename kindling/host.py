@@ -16,6 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pulumi
+
 from kindling.config import SECURITY_MODES, SpecError
 from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
 from kindling.spec import ClusterSpec, free_node_subnet
@@ -87,6 +89,9 @@ class DockerHost:
     # Capabilities the engine's daemon lacks (its bounding set), so cannot give a --privileged container;
     # empty when it has them all or when that cannot be read (a remote or rootless engine).
     engine_lacks_capabilities: tuple[str, ...] = ()
+    # The host's inotify limits (sysctl name -> value) where the engine is local; every node's kubelet,
+    # containerd and systemd take their instances and watches from the one host-wide pool.
+    inotify_limits: tuple[tuple[str, int], ...] = ()
 
     @property
     def nodes_mount_lib_modules(self) -> bool:
@@ -114,6 +119,30 @@ class DockerHost:
 def _engine_is_local() -> bool:
     docker_host = os.environ.get("DOCKER_HOST", "")
     return docker_host == "" or docker_host.startswith("unix://")
+
+
+# What kind's known issues recommend; below them a few nodes (of one cluster or several) exhaust the
+# pool, and a kubelet dies with "inotify_init: too many open files" (seen here with 3 clusters up).
+INOTIFY_RECOMMENDED = {"fs.inotify.max_user_instances": 512, "fs.inotify.max_user_watches": 524288}
+
+
+def read_inotify_limits(proc_sys: Path = Path("/proc/sys")) -> tuple[tuple[str, int], ...]:
+    limits = []
+    for name in INOTIFY_RECOMMENDED:
+        path = proc_sys / name.replace(".", "/")
+        if path.is_file():
+            limits.append((name, int(path.read_text().split()[0])))
+    return tuple(limits)
+
+
+def host_warnings(host: DockerHost) -> list[str]:
+    """What works for a small cluster but is known to break larger or several ones; said, not refused."""
+    return [
+        f"the host's {name} is {value}; nodes share it, and a kubelet that finds none left dies "
+        f"(inotify_init: too many open files): raise it with sysctl -w {name}={INOTIFY_RECOMMENDED[name]}"
+        for name, value in host.inotify_limits
+        if value < INOTIFY_RECOMMENDED[name]
+    ]
 
 
 def _recorded_lib_modules(node: str) -> bool | None:
@@ -218,6 +247,7 @@ def inspect_docker_host(control_plane_node: str, cluster: str = "") -> DockerHos
         recorded_lib_modules=_recorded_lib_modules(control_plane_node),
         **dict(zip(("taken_networks", "cluster_network_subnet"), _networks_in_use(cluster), strict=True)),
         engine_lacks_capabilities=engine_lacks_capabilities(),
+        inotify_limits=read_inotify_limits() if _engine_is_local() else (),
     )
 
 
@@ -266,3 +296,5 @@ def check_host(spec: ClusterSpec, host: DockerHost) -> None:
     problems = host_problems(spec, host)
     if problems:
         raise SpecError(problems)
+    for warning in host_warnings(host):
+        pulumi.log.warn(warning)

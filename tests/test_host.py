@@ -5,7 +5,14 @@ import ipaddress
 import pytest
 
 from kindling.config import SpecError
-from kindling.host import DockerHost, host_problems, lacking_capabilities, place_node_network
+from kindling.host import (
+    DockerHost,
+    host_problems,
+    host_warnings,
+    lacking_capabilities,
+    place_node_network,
+    read_inotify_limits,
+)
 from kindling.spec import build_spec
 
 NET = ipaddress.IPv4Network
@@ -63,3 +70,17 @@ def test_privileged_nodes_on_an_engine_that_cannot_grant_them_are_refused_naming
     assert "lacks CAP_SYS_RESOURCE" in problem and "(allowed: privileged, capabilities)" in problem
     assert host_problems(reference(nodeSecurity="capabilities"), lacking) == []
     assert host_problems(reference(), host()) == [], "an engine with every capability runs privileged nodes"
+
+
+def test_low_inotify_limits_are_said_with_the_command_that_raises_them(tmp_path):
+    (tmp_path / "fs" / "inotify").mkdir(parents=True)
+    (tmp_path / "fs" / "inotify" / "max_user_instances").write_text("128\n")
+    (tmp_path / "fs" / "inotify" / "max_user_watches").write_text("1048576\n")
+    limits = read_inotify_limits(tmp_path)
+    assert dict(limits) == {"fs.inotify.max_user_instances": 128, "fs.inotify.max_user_watches": 1048576}
+    warnings = host_warnings(DockerHost(1, "x86_64", True, inotify_limits=limits))
+    assert warnings == [
+        "the host's fs.inotify.max_user_instances is 128; nodes share it, and a kubelet that finds none left dies "
+        "(inotify_init: too many open files): raise it with sysctl -w fs.inotify.max_user_instances=512"
+    ]
+    assert host_warnings(host()) == [], "a remote engine's host is not read"
