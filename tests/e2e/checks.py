@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
 
+from kindling.catalog import catalog_release
+from kindling.versions import parse_release
 from tests.docker_readback import drift
 
 WAIT_SECONDS = 300
@@ -149,13 +153,13 @@ def cluster(
         info = node["status"]["nodeInfo"]
         name = node["metadata"]["name"]
         report.check(f"{name} runs kubelet v{release}", info["kubeletVersion"] == f"v{release}", info["kubeletVersion"])
-        containerd = _catalog(release).containerd
+        containerd = expected_components(release, config).containerd
         report.check(
             f"{name} runs containerd {containerd}",
             info["containerRuntimeVersion"] == f"containerd://{containerd}",
             info["containerRuntimeVersion"],
         )
-    runc_version = _catalog(release).runc
+    runc_version = expected_components(release, config).runc
     for name in names:
         said = in_node(name, "runc", "--version").stdout
         report.check(f"{name} runs runc {runc_version}", f"runc version {runc_version}\n" in said, said.strip())
@@ -237,13 +241,12 @@ def readback(report: Report, containers: dict[str, dict]) -> None:
 
 def versions(report: Report, release: str, reported: dict, config: dict) -> None:
     """The stack's versions output names exactly the catalog's versions, or those the bundle built instead."""
-    components = _catalog(release)
-    overrides = config["kindling:components"]
-    crictl = overrides.get("crictl", components.crictl)
+    components = expected_components(release, config)
+    crictl = components.crictl
     expected = {
         "kubernetes": release,
         "kubeadm": release,
-        "containerd": overrides.get("containerd", components.containerd),
+        "containerd": components.containerd,
         "runc": components.runc,
         "crictl": "not installed" if crictl == "none" else crictl,
         "helm": components.helm,
@@ -335,8 +338,10 @@ def residue(report: Report, stack: str, work: Path, recorded_build_cache: list[s
     report.check("no build cache left", not left, f"{len(left)} build cache records: {left[:5]}")
 
 
-def _catalog(release: str):
-    from kindling.catalog import catalog_release
-    from kindling.versions import parse_release
-
-    return catalog_release(parse_release(release))
+def expected_components(release: str, config: dict):
+    """The catalog's components of ``release``, with those the stack (its bundle) sets to other versions."""
+    overrides = {
+        re.sub(r"[A-Z]", lambda upper: "_" + upper.group().lower(), key): value
+        for key, value in config.get("kindling:components", {}).items()
+    }
+    return dataclasses.replace(catalog_release(parse_release(release)), **overrides)
