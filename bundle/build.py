@@ -9,9 +9,11 @@ half of one.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,9 +156,9 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
     built = {step.component: build_step(workspace, step, say) for step in plan.steps}
 
     arch = GO_ARCHITECTURES.get(platform.machine(), platform.machine())
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A directory of this build's own: another build of the same release may run at the same time.
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     overrides = {**dict(plan.overrides), "crictl": plan.crictl}
     spec = build_spec(
         {"kubernetesVersion": plan.release, "components": json.dumps(overrides), "cni": "flannel"}, "bundle"
@@ -189,17 +191,40 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
             for step in plan.steps
         },
     }
-    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    fragment = stack_fragment(plan, final_mirror, [*built_images], base)
-    (partial / "stack-config.yaml").write_text(yaml.safe_dump(fragment, sort_keys=False))
-    shutil.rmtree(out, ignore_errors=True)
-    partial.rename(out)
+    fragment = yaml.safe_dump(stack_fragment(plan, final_mirror, [*built_images], base), sort_keys=False)
+    (partial / "stack-config.yaml").write_text(fragment)
+    publish(out, partial, manifest)
     say(f"bundle for Kubernetes {plan.release} in {out} ({time.monotonic() - started:.0f}s)")
     for go in workspace.gos():
         before, after = gocache.trim(go.build_cache, gocache.limit_bytes())
         if after < before:
             say(f"Go build cache {go.build_cache}: trimmed from {before / 1024**3:.1f} to {after / 1024**3:.1f} GB")
     return out
+
+
+def publish(out: Path, partial: Path, manifest: dict) -> None:
+    """Put the bundle built in ``partial`` at ``out``, leaving an identical bundle where it is.
+
+    A stack may be reading the mirror (an image build staging its files) while the same release is
+    built again: an unchanged bundle keeps its directory, and only its manifest's build record is
+    rewritten, atomically. A changed one replaces the old in two renames.
+    """
+    existing = out / "manifest.json"
+    if existing.is_file() and (out / "stack-config.yaml").is_file():
+        before = {k: v for k, v in json.loads(existing.read_text()).items() if k != "build"}
+        same_fragment = (out / "stack-config.yaml").read_text() == (partial / "stack-config.yaml").read_text()
+        if same_fragment and before == {k: v for k, v in manifest.items() if k != "build"}:
+            shutil.rmtree(partial)
+            staged = existing.with_name(f".manifest.json.{os.getpid()}")
+            staged.write_text(json.dumps(manifest, indent=2) + "\n")
+            staged.replace(existing)
+            return
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    retired = out.with_name(f".{out.name}.{os.getpid()}.old")
+    if out.exists():
+        out.rename(retired)
+    partial.rename(out)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _manifest(plan: Plan, workspace: Workspace, files: dict[str, str], built_images: dict, base: str) -> dict:

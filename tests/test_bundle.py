@@ -222,3 +222,24 @@ def test_the_flannel_chart_sits_where_the_program_looks_for_it(tmp_path):
     chart.write_bytes(b"chart")
     write_chart(chart, tmp_path / "mirror", "v0.26.7")
     assert (tmp_path / "mirror/flannel/v0.26.7/flannel.tgz").read_bytes() == b"chart"
+
+
+def test_a_rebuilt_bundle_that_is_unchanged_keeps_its_directory_for_the_stacks_reading_it(tmp_path):
+    from bundle.build import publish
+
+    def built(manifest):
+        partial = tmp_path / f"partial-{len(list(tmp_path.iterdir()))}"
+        (partial / "mirror").mkdir(parents=True)
+        (partial / "mirror" / "runc").write_text(manifest["files"])
+        (partial / "stack-config.yaml").write_text("config: {}\n")
+        return partial
+
+    out = tmp_path / "1.19.1"
+    publish(out, built({"files": "a", "build": {"seconds": 900}}), {"files": "a", "build": {"seconds": 900}})
+    reader = (out / "mirror" / "runc").open()  # an image build staging the mirror meanwhile
+    publish(out, built({"files": "a"}), {"files": "a", "build": {"seconds": 40}})
+    assert json.loads((out / "manifest.json").read_text())["build"] == {"seconds": 40}
+    assert (out / "mirror" / "runc").samefile(f"/proc/self/fd/{reader.fileno()}"), "the same file, not a copy"
+    publish(out, built({"files": "b"}), {"files": "b", "build": {"seconds": 60}})
+    assert (out / "mirror" / "runc").read_text() == "b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.19.1"], "no partial or retired directory left"
