@@ -142,6 +142,14 @@ def image_recipes(plan: Plan, built: dict[str, dict[str, Path]], kubeadm_list: l
 
 
 def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> Path:
+    """Build the bundle holding the build caches (no trim removes an entry under a running build), then trim."""
+    with gocache.in_use(workspace.build_caches):
+        built = _build_bundle(plan, out, workspace, say)
+    trim_build_caches(workspace, say)
+    return built
+
+
+def _build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> Path:
     if not plan.buildable:
         raise BuildError(
             f"bundle {plan.release}", [f"{m.component} {m.version}: {m.reason}" for m in plan.missing if not m.instead]
@@ -195,11 +203,17 @@ def build_bundle(plan: Plan, out: Path, workspace: Workspace, say: Progress) -> 
     (partial / "stack-config.yaml").write_text(fragment)
     publish(out, partial, manifest)
     say(f"bundle for Kubernetes {plan.release} in {out} ({time.monotonic() - started:.0f}s)")
-    for go in workspace.gos():
-        before, after = gocache.trim(go.build_cache, gocache.limit_bytes())
-        if after < before:
-            say(f"Go build cache {go.build_cache}: trimmed from {before / 1024**3:.1f} to {after / 1024**3:.1f} GB")
     return out
+
+
+def trim_build_caches(workspace: Workspace, say: Progress) -> None:
+    for go in workspace.gos():
+        trimmed = gocache.trim_unless_in_use(workspace.build_caches, go.build_cache, gocache.limit_bytes())
+        if trimmed is None:
+            say(f"Go build cache {go.build_cache}: not trimmed while another bundle build uses it")
+        elif trimmed[1] < trimmed[0]:
+            before, after = (size / 1024**3 for size in trimmed)
+            say(f"Go build cache {go.build_cache}: trimmed from {before:.1f} to {after:.1f} GB")
 
 
 def publish(out: Path, partial: Path, manifest: dict) -> None:

@@ -40,6 +40,11 @@ class Workspace:
         setting = gotool.toolchain_setting(builder_go)
         return self._gos.setdefault(setting, gotool.Go(setting, self.cache))
 
+    @property
+    def build_caches(self) -> Path:
+        """Where each Go release's build cache lives (gotool.Go.build_cache), shared by every component."""
+        return self.cache / "gocache"
+
     def gos(self) -> list[gotool.Go]:
         """The go commands this build has used."""
         return list(self._gos.values())

@@ -61,13 +61,30 @@ def test_the_shared_build_cache_loses_its_least_recently_used_entries_first(tmp_
 
     from bundle import gocache
 
-    for index, name in enumerate(("aa/old-a", "aa/old-d", "bb/recent-a", "cc/newest-d")):
+    hours = 3600
+    now = 100 * hours
+    ages = {"aa/old-a": 50, "aa/old-d": 40, "bb/recent-a": 2, "cc/newest-d": 0}  # hours since last use
+    for name, age in ages.items():
         entry = tmp_path / name
         entry.parent.mkdir(exist_ok=True)
         entry.write_bytes(b"x" * 1000)
-        os.utime(entry, (1_000_000 + index, 1_000_000 + index))
+        os.utime(entry, (now - age * hours, now - age * hours))
     (tmp_path / "README").write_text("Go's own file")
-    before, after = gocache.trim(tmp_path, limit=2500)
-    assert (before, after) == (4000, 2000)
+    assert gocache.trim(tmp_path, limit=1000, now=now) == (4000, 2000), "entries used in the last hours stay"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["README", "newest-d", "recent-a"]
-    assert gocache.trim(tmp_path, limit=0) == (2000, 2000), "0 keeps everything"
+    assert gocache.trim(tmp_path, limit=0, now=now) == (2000, 2000), "0 keeps everything"
+
+
+def test_no_trim_runs_while_another_bundle_build_holds_the_cache(tmp_path):
+    import os
+
+    from bundle import gocache
+
+    cache = tmp_path / "go1.26.8"
+    (cache / "aa").mkdir(parents=True)
+    (cache / "aa" / "old-a").write_bytes(b"x" * 1000)
+    os.utime(cache / "aa" / "old-a", (0, 0))
+    with gocache.in_use(tmp_path):
+        assert gocache.trim_unless_in_use(tmp_path, cache, limit=10) is None
+        assert (cache / "aa" / "old-a").exists()
+    assert gocache.trim_unless_in_use(tmp_path, cache, limit=10) == (1000, 0)
