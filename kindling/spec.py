@@ -161,14 +161,21 @@ def _check_charts(charts: list[Chart], project_dir: Path, problems: list[str]) -
                 problems.append(f"{key}.path: {chart.path!r} does not exist (resolved to {location})")
 
 
+def cluster_name_problem(name: str, what: str) -> str | None:
+    """Why ``name`` cannot name a cluster (its nodes, network, images and kubeconfig context), or None."""
+    if _DNS_LABEL.match(name) and len(name) <= 40:
+        return None
+    return (
+        f"{what} {name!r} cannot name a cluster; use lowercase letters, digits and '-', "
+        "at most 40 characters (e.g. k8s-1-19-1)"
+    )
+
+
 def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) -> ClusterSpec:
     """Cross-key validation and catalog lookup; raises SpecError listing every problem."""
     problems: list[str] = []
-    if not _DNS_LABEL.match(stack) or len(stack) > 40:
-        problems.append(
-            f"stack name {stack!r} cannot name a cluster; use lowercase letters, digits and '-', "
-            "at most 40 characters (e.g. k8s-1-19-1)"
-        )
+    if problem := cluster_name_problem(stack, "stack name"):
+        problems.append(problem)
     kubernetes = parse_release(config.kubernetes_version)
     try:
         traits = catalog.traits_for(kubernetes)

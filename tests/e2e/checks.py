@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import re
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 from kindling.catalog import catalog_release
+from kindling.spec import cluster_name_problem
 from kindling.versions import parse_release
 from tests.docker_readback import drift
 
@@ -320,7 +322,34 @@ def build_cache_ids() -> list[str]:
     return listed.stdout.split()
 
 
-def residue(report: Report, stack: str, work: Path, recorded_build_cache: list[str]) -> None:
+def cluster_name(value: str) -> str:
+    """A cluster name as stacks have them (argparse type): nodes, network and images are named after it."""
+    if problem := cluster_name_problem(value, "--name"):
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def cluster_on_engine(name: str) -> str:
+    """What of a cluster named ``name`` this Docker engine already has, in words; empty when nothing."""
+    found = []
+    containers = run(["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", f"label=kindling.cluster={name}"])
+    if containers.stdout.split():
+        found.append("containers " + ", ".join(sorted(containers.stdout.split())))
+    if run(["docker", "network", "ls", "-q", "--filter", f"name=^{name}$"]).stdout.split():
+        found.append(f"network {name}")
+    return "; ".join(found)
+
+
+def cluster_volumes(name: str) -> list[str]:
+    """The volumes the cluster's containers mount (the node image's anonymous /var among them)."""
+    ids = run(["docker", "ps", "-aq", "--filter", f"label=kindling.cluster={name}"]).stdout.split()
+    if not ids:
+        return []
+    mounts = run(["docker", "inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}}\n{{end}}", *ids]).stdout
+    return sorted({line.split()[1] for line in mounts.splitlines() if line.startswith("volume ")})
+
+
+def residue(report: Report, stack: str, work: Path, recorded_build_cache: list[str], volumes: list[str]) -> None:
     containers = run(["docker", "ps", "-aq", "--filter", f"label=kindling.cluster={stack}"]).stdout.split()
     report.check("no container left", not containers, f"{containers}")
     networks = run(["docker", "network", "ls", "-q", "--filter", f"name=^{stack}$"]).stdout.split()
@@ -329,8 +358,9 @@ def residue(report: Report, stack: str, work: Path, recorded_build_cache: list[s
     report.check("no node image left", not images, f"{images}")
     balancer_images = run(["docker", "images", "-q", f"kindling/{stack}-lb"]).stdout.split()
     report.check("no load balancer image left", not balancer_images, f"{balancer_images}")
-    volumes = run(["docker", "volume", "ls", "-q", "--filter", "dangling=true"]).stdout.split()
-    report.check("no volume left", not volumes, f"{len(volumes)} dangling volumes")
+    # The volumes its containers had (other clusters' volumes on the engine are not this run's business).
+    left_volumes = sorted(set(run(["docker", "volume", "ls", "-q"]).stdout.split()) & set(volumes))
+    report.check("no volume left", not left_volumes, f"{len(left_volumes)} of its {len(volumes)}: {left_volumes}")
     contexts = list((Path.home() / ".cache" / "kindling" / "node-image-contexts").glob(f"{stack}-*"))
     report.check("no staged build context left", not contexts, f"{contexts}")
     # The records the stack kept as its images' own (other builds on the engine meanwhile are not its business).

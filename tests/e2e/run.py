@@ -76,16 +76,23 @@ def set_config(work: Path, stack: str, **values: object) -> None:
         addons.unlink()  # the executor's add-on stack takes the stack's configuration anew
 
 
-def prepare(stack: str, bundle: Path, work: Path, workers: int = 1, chart: bool = True) -> tuple[dict, list[str]]:
-    """Copy the tree into ``work`` and point its stack at the bundle; returns the stack's config."""
+def prepare(
+    stack: str, bundle: Path, work: Path, workers: int = 1, chart: bool = True, name: str | None = None
+) -> tuple[dict, list[str]]:
+    """Copy the tree into ``work`` and point its stack at the bundle; returns the stack's config.
+
+    With ``name``, the work tree's stack of that name (its cluster's name) takes the stack's configuration.
+    """
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True)
-    for name in files.stdout.decode().split("\0"):
-        if name and (ROOT / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, work / name)
+    for listed in files.stdout.decode().split("\0"):
+        if listed and (ROOT / listed).is_file():
+            (work / listed).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / listed, work / listed)
     for venv in (".venv", "policies/venv"):
         (work / venv).symlink_to(ROOT / venv)
     stack_file = work / "stacks" / f"Pulumi.{stack}.yaml"
+    if name and name != stack:
+        stack_file = stack_file.rename(work / "stacks" / f"Pulumi.{name}.yaml")
     fragment = yaml.safe_load((bundle / "stack-config.yaml").read_text())
     apply_fragment(stack_file, fragment)
     document = yaml.safe_load(stack_file.read_text())
@@ -120,15 +127,22 @@ def main(argv: list[str] | None = None) -> int:
         "--control-planes", type=int, default=1, choices=(1, 3, 5), help="behind a load balancer, with a failover drill"
     )
     parser.add_argument("--report", type=Path, metavar="JSON", help="also write the results there (make matrix)")
+    parser.add_argument(
+        "--name",
+        type=checks.cluster_name,
+        help="the cluster's name (default: the stack's), so that a run can sit beside a cluster of that stack",
+    )
     args = parser.parse_args(argv)
     stack = args.stack
     if args.destroy:
-        return destroy_kept(stack, args.destroy)
+        return destroy_kept(args.destroy)
     release = str(
         yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["kindling:kubernetesVersion"]
     )
     report = Report()
     facts = {"stack": stack, "release": release, "controlPlanes": args.control_planes}
+    if args.name and args.name != stack:
+        facts["cluster"] = args.name
     try:
         return run_checks(args, stack, release, report, facts)
     finally:
@@ -138,6 +152,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_checks(args: argparse.Namespace, stack: str, release: str, report: Report, facts: dict) -> int:
     started = time.monotonic()
+    name = args.name or stack
+    taken = checks.cluster_on_engine(name)
+    if taken:
+        # Someone else's cluster: neither bring ours up beside it nor tear it down afterwards.
+        report.fail(
+            "cluster name free",
+            f"a cluster named {name} is already on this Docker engine ({taken}); tear it down "
+            f"(pulumi destroy -s {name}, or make destroy STACK={name}) or run this under another name: "
+            f"make e2e STACK={stack} ARGS='--name {stack}-e2e'",
+        )
+        return report.close()
+
     bundle = default_out(release)
     say(f"bundle for Kubernetes {release}: {bundle}")
     built = subprocess.run([sys.executable, "-m", "bundle", "build", release, "--out", str(bundle)], cwd=ROOT)
@@ -150,12 +176,14 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{stack}-"))
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"e2e-{os.getpid()}")
     (work / ".state").mkdir(parents=True)
-    config, _ = prepare(stack, bundle, work)
+    config, _ = prepare(stack, bundle, work, name=name)
     if args.control_planes > 1:
-        set_config(work, stack, controlPlanes=args.control_planes)
+        set_config(work, name, controlPlanes=args.control_planes)
     engine = real_engine_plugins(env) and not args.executor
     # Enough to tear a kept run down later (python -m tests.e2e.run STACK --destroy WORK).
-    (work / "e2e-run.json").write_text(json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]}))
+    (work / "e2e-run.json").write_text(
+        json.dumps({"name": name, "engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]})
+    )
     security = config.get("kindling:nodeSecurity", "privileged")
     facts.update(engine="pulumi" if engine else "executor", nodeSecurity=security)
     say(
@@ -164,7 +192,7 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     )
     log = work / "e2e.log"
     kubeconfig = work / "kubeconfig"
-    up = Bringup(stack, work, env, log, kubeconfig, engine)
+    up = Bringup(name, work, env, log, kubeconfig, engine)
     try:
         step = time.monotonic()
         if up.create():
@@ -174,13 +202,13 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
             checks.versions(report, release, up.versions(), config)
             if engine:
                 up.no_changes(report)
-            checks.cluster(report, stack, release, kubeconfig, work, config, args.control_planes)
+            checks.cluster(report, name, release, kubeconfig, work, config, args.control_planes)
             step = time.monotonic()
-            checks.restart(report, stack, kubeconfig, args.control_planes)
+            checks.restart(report, name, kubeconfig, args.control_planes)
             report.time("restart", time.monotonic() - step)
             if args.control_planes > 1:
                 kubectl = checks.host_kubectl(work, config)
-                for what, seconds in checks.failover(report, stack, kubeconfig, kubectl, args.control_planes).items():
+                for what, seconds in checks.failover(report, name, kubeconfig, kubectl, args.control_planes).items():
                     report.time(what, seconds)
         else:
             report.fail("up", f"see {log}")
@@ -191,9 +219,10 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
         else:
             step = time.monotonic()
             recorded = up.recorded_build_cache()
+            volumes = checks.cluster_volumes(name)
             report.check("destroy", up.destroy(), f"see {log}")
             report.time("destroy", time.monotonic() - step)
-            checks.residue(report, stack, work, recorded)
+            checks.residue(report, name, work, recorded, volumes)
             if report.failed:
                 say(f"kept {work} for a look at what failed (e2e.log)")
             else:
@@ -202,15 +231,17 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     return report.close()
 
 
-def destroy_kept(stack: str, work: Path) -> int:
+def destroy_kept(work: Path) -> int:
     run = json.loads((work / "e2e-run.json").read_text())
+    name = run["name"]
     env = toolchain_env()
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=run["passphrase"])
     report = Report()
-    up = Bringup(stack, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
+    up = Bringup(name, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
     recorded = up.recorded_build_cache()
+    volumes = checks.cluster_volumes(name)
     report.check("destroy", up.destroy(), f"see {work / 'e2e.log'}")
-    checks.residue(report, stack, work, recorded)
+    checks.residue(report, name, work, recorded, volumes)
     if not report.failed:
         shutil.rmtree(work, ignore_errors=True)
     return report.close()
