@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -145,17 +146,13 @@ def _int_of(choices: tuple[int, ...]):
 
 ExactVersion = Annotated[str, BeforeValidator(str), BeforeValidator(_exact_version)]
 OptionalTool = Annotated[str, BeforeValidator(str), BeforeValidator(_exact_version_or_none)]
-PinnedImage = Annotated[str, BeforeValidator(_pinned_image)]
-DownloadBase = Annotated[str, BeforeValidator(_download_base)]
+# After str's own validation, so that a number or a JSON object is refused as "not a string".
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+DownloadBase = Annotated[str, AfterValidator(_download_base)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class ComponentOverrides(_Model):
