@@ -19,7 +19,7 @@ kubeadm init --config /etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-
 # A failed listing must fail the step, not leave the 24-hour token behind unnoticed.
 tokens=$(kubeadm token list) || { echo "cannot list kubeadm's bootstrap tokens to delete them" >&2; exit 1; }
 for token in $(printf '%s\n' "$tokens" | awk 'NR > 1 { print $1 }'); do
-    kubeadm token delete "$token" >/dev/null
+    kubeadm token delete "${token%%.*}" >/dev/null  # by its id: the secret half stays off command lines
 done
 for taint in "$@"; do
     if kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$node" \

@@ -21,7 +21,8 @@ kube_system() {
     on_control_plane kubectl --kubeconfig /etc/kubernetes/admin.conf --namespace kube-system "$@"
 }
 forget() {
-    [ -z "${token:-}" ] || on_control_plane kubeadm token delete "$token" >/dev/null 2>&1 || true
+    # By its id, the public half: the secret half never goes on a command line.
+    [ -z "${token:-}" ] || on_control_plane kubeadm token delete "${token%%.*}" >/dev/null 2>&1 || true
     # The upload's lifetime is a token of its own, the Secret's owner; both go.
     owner=$(kube_system get secret kubeadm-certs -o 'jsonpath={.metadata.ownerReferences[0].name}' 2>/dev/null) \
         || owner=""

@@ -8,6 +8,16 @@ set -eu
 control_plane=$1
 worker=$2
 node_script=$KINDLING_NODE_SCRIPT
+admin() { docker exec "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+# An interrupted `up` (make recover) may have left this join done, or half done. A worker the
+# cluster has as Ready, with its kubelet configuration in place, needs nothing; any other node of
+# that name goes first, because kubeadm refuses to join a name the cluster holds as Ready.
+ready=$(admin get node "$worker" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+if [ "$ready" = True ] && docker exec "$worker" test -e /etc/kubernetes/kubelet.conf; then
+    echo "$worker has already joined the cluster" >&2
+    exit 0
+fi
+admin delete node "$worker" --ignore-not-found >/dev/null
 join=$(docker exec "$control_plane" kubeadm token create --ttl 15m --print-join-command)
 token=$(printf '%s\n' "$join" | sed -n 's/.*--token \([^ ]*\).*/\1/p')
 ca_cert_hash=$(printf '%s\n' "$join" | sed -n 's/.*--discovery-token-ca-cert-hash \([^ ]*\).*/\1/p')
@@ -16,7 +26,13 @@ if [ -z "$token" ] || [ -z "$ca_cert_hash" ]; then
     exit 1
 fi
 status=0
-sed -e "s|@KINDLING_JOIN_TOKEN@|$token|" -e "s|@KINDLING_CA_CERT_HASH@|$ca_cert_hash|" \
-    | docker exec -i "$worker" /bin/sh -c "$node_script" kubeadm-join-node || status=$?
-docker exec "$control_plane" kubeadm token delete "$token" >/dev/null 2>&1 || true
+# Through the environment, which only this user can read, not on a command line any process can list
+# (make drills samples the process list while joins run).
+KINDLING_TOKEN=$token KINDLING_CA_CERT_HASH=$ca_cert_hash awk '{
+    gsub(/@KINDLING_JOIN_TOKEN@/, ENVIRON["KINDLING_TOKEN"])
+    gsub(/@KINDLING_CA_CERT_HASH@/, ENVIRON["KINDLING_CA_CERT_HASH"])
+    print
+}' | docker exec -i "$worker" /bin/sh -c "$node_script" kubeadm-join-node || status=$?
+# By its id, the public half: the secret half never goes on a command line.
+docker exec "$control_plane" kubeadm token delete "${token%%.*}" >/dev/null 2>&1 || true
 exit "$status"
