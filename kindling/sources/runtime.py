@@ -241,6 +241,7 @@ CNI_PLUGINS: dict[str, GoSource] = {
         "",
         "1.17",
         "Go: scripts/release.sh golang:1.17-alpine image (a minor only); the plugins print no commit",
+        fixes=(REFLECT2,),  # its build list selects reflect2 v1.0.1 (the builder's guard, 1.24.0's bundle)
     ),
     "1.2.0": GoSource(
         "github.com/containernetworking/plugins",
