@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig destroy toolchain preview-all clean bundle bundle-apply e2e matrix bench
+.PHONY: help setup test lint tools up preview kubeconfig destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
@@ -18,6 +18,8 @@ help:
 	@echo "make bundle RELEASE=1.19.1 [OUT=dir]   build a catalog release from Go modules, offline"
 	@echo "make bundle-apply RELEASE=1.19.1 STACK=<stack>   point a stack at that bundle"
 	@echo "make e2e STACK=<stack>      a real cluster from the bundle: up, checks, restart, destroy"
+	@echo "make recover STACK=<stack>  after an interrupted up: clear its pending operations and stray Docker objects"
+	@echo "make drills STACK=<stack>   reliability drills on a real cluster: killed ups and their recovery, leaks"
 	@echo "make matrix [STACKS='k8s-1-19-1 ...']   make e2e over catalog releases (default: all), into one JSON and the README's table"
 	@echo "make bench STACK=<stack>    kindling against the hand-made floor, timed side by side"
 	@echo "make test | lint | setup | toolchain | preview-all"
@@ -76,6 +78,11 @@ destroy: tools
 		{ grep -q 'secure:' stacks/Pulumi.$(STACK).yaml || sed -i '/^encryptionsalt: /d' stacks/Pulumi.$(STACK).yaml; }; \
 	fi
 
+# After an interrupted `up` (killed, lost machine): the state's pending creates cleared, and the cluster's
+# Docker objects that no resource owns removed; `make up` then finishes the cluster (tools/recover.py).
+recover: tools setup
+	$(BIN)/python tools/recover.py $(STACK) $(ARGS)
+
 # The Pulumi CLI, language host and providers built from Go modules (see .ci/pulumi-toolchain.sh).
 toolchain:
 	.ci/pulumi-toolchain.sh
@@ -98,6 +105,10 @@ e2e: setup
 # README's compatibility table, generated from it. STACKS defaults to every catalog stack.
 matrix: setup
 	$(BIN)/python -m tests.e2e.matrix $(STACKS) $(ARGS)
+
+# Reliability drills on a real cluster of the stack's release (tests/drills/run.py; README, Reliability).
+drills: setup
+	$(BIN)/python -m tests.drills.run $(STACK) $(ARGS)
 
 # kindling against a hand-made floor on this host (bench/): a table, ratios and a JSON of figures.
 bench: setup

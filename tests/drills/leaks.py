@@ -1,0 +1,107 @@
+"""Drill 6: no credential in plaintext anywhere a user or another process can read it.
+
+Where: the Pulumi state files, the update log (verbose too), `docker inspect` of every node, and the
+host's process list sampled while `up` runs. What: the kubeconfig's client key (known once `up` is
+done), and by shape any private key, bootstrap token or kubeadm certificate key.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+# A bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}; a certificate key 64 hex digits after its flag or field.
+SHAPES = {
+    "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "a bootstrap token": re.compile(r"(?<![A-Za-z0-9.])[a-z0-9]{6}\.[a-z0-9]{16}(?![A-Za-z0-9])"),
+    "a certificate key": re.compile(r"certificate[-_ ]?key[\"':= ]+[0-9a-f]{64}", re.IGNORECASE),
+}
+# PEM as a kubeconfig holds it: base64 of "-----BEGIN".
+BASE64_PEM = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]+")
+
+
+def masked(text: str, known: dict[str, str]) -> str:
+    """``text`` with every secret in it replaced, fit for a report."""
+    for value in known.values():
+        if value:
+            text = text.replace(value, "<secret>")
+    for shape in (*SHAPES.values(), BASE64_PEM):
+        text = shape.sub("<secret>", text)
+    return text
+
+
+def found_in(text: str, known: dict[str, str]) -> list[str]:
+    """What secret, by name, ``text`` holds in plaintext."""
+    hits = [name for name, value in known.items() if value and value in text]
+    hits += [name for name, shape in SHAPES.items() if shape.search(text)]
+    for blob in BASE64_PEM.findall(text):
+        try:
+            decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
+        except ValueError:
+            continue
+        if b"PRIVATE KEY" in decoded[:64]:
+            hits.append("a private key (base64)")
+    return hits
+
+
+class ProcessSampler:
+    """The host's process list, sampled every half second while a step runs.
+
+    ``texts`` names each command line by itself, secrets masked, so that a report says which process held one.
+    """
+
+    def __init__(self) -> None:
+        self.samples: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ProcessSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def texts(self, known: dict[str, str]) -> dict[str, str]:
+        return {masked(line, known)[:200]: line for line in sorted(self.samples)}
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            listed = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True, check=False)
+            self.samples.update(listed.stdout.splitlines())
+            self._stop.wait(0.5)
+
+
+def plaintext_files(root: Path) -> dict[str, str]:
+    """The readable text of the Pulumi state under ``root`` (a local backend), by path."""
+    texts = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".json", ".bak", ".gz"):
+            raw = path.read_bytes()
+            if path.suffix == ".gz":
+                raw = gzip.decompress(raw)
+            texts[str(path.relative_to(root))] = raw.decode(errors="replace")
+    return texts
+
+
+def inspected(containers: list[str]) -> dict[str, str]:
+    return {
+        name: subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=False).stdout
+        for name in containers
+    }
+
+
+def scan(sources: dict[str, dict[str, str]], known: dict[str, str]) -> dict[str, list[str]]:
+    """``{where: [what secret]}`` over every text of every source (state, log, inspect, processes)."""
+    leaks: dict[str, list[str]] = {}
+    for source, texts in sources.items():
+        for name, text in texts.items():
+            hits = found_in(text, known)
+            if hits:
+                leaks[f"{source} {name}"] = sorted(set(hits))
+    return leaks

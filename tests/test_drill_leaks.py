@@ -1,0 +1,45 @@
+"""Drill 6's eyes: what it takes for a leaked credential, and what it must not."""
+
+import base64
+
+from tests.drills.leaks import found_in, scan
+
+KEY_PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1\n-----END RSA PRIVATE KEY-----\n"
+CERT_PEM = "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkq\n-----END CERTIFICATE-----\n"
+
+
+def test_a_kubeconfig_client_key_is_found_as_the_kubeconfig_holds_it():
+    data = base64.b64encode(KEY_PEM.encode()).decode()
+    assert found_in(f"client-key-data: {data}\n", {}) == ["a private key (base64)"]
+    assert found_in(f'"client-key-data":"{data}"', {"the key": data}) == ["the key", "a private key (base64)"]
+
+
+def test_public_certificates_and_ordinary_text_are_not_leaks():
+    data = base64.b64encode(CERT_PEM.encode()).decode()
+    assert found_in(f"certificate-authority-data: {data}\n{CERT_PEM}", {}) == []
+    assert found_in("docker exec k8s-1-19-1-control-plane kubeadm token create --ttl 15m", {}) == []
+    assert found_in("image registry.k8s.io/kube-apiserver:v1.19.1 kindling.cluster=k8s-1-19-1", {}) == []
+
+
+def test_a_bootstrap_token_or_certificate_key_on_a_command_line_is_found():
+    token_line = "kubeadm join 10.19.1.2:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash x"
+    assert found_in(token_line, {}) == ["a bootstrap token"]
+    key_line = "kubeadm join --control-plane --certificate-key " + "3f" * 32
+    assert found_in(key_line, {}) == ["a certificate key"]
+    assert found_in(KEY_PEM, {}) == ["a private key"]
+
+
+def test_scan_says_where_and_what():
+    found = scan(
+        {"process list": {"samples": "sh -c 'kubeadm join --token abcdef.0123456789abcdef'"}, "state": {"a": "{}"}}, {}
+    )
+    assert found == {"process list samples": ["a bootstrap token"]}
+
+
+def test_a_report_names_the_process_without_repeating_its_secret():
+    from tests.drills.leaks import ProcessSampler
+
+    sampler = ProcessSampler()
+    sampler.samples = {"sed -e s|@KINDLING_JOIN_TOKEN@|abcdef.0123456789abcdef|", "sleep 1"}
+    found = scan({"process list": sampler.texts({})}, {})
+    assert found == {"process list sed -e s|@KINDLING_JOIN_TOKEN@|<secret>|": ["a bootstrap token"]}
