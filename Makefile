@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench
+.PHONY: help setup test lint tools up preview kubeconfig destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench snapshot snapshot-ls snapshot-rm
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
@@ -22,6 +22,8 @@ help:
 	@echo "make drills STACK=<stack>   reliability drills on a real cluster: killed ups and their recovery, leaks"
 	@echo "make matrix [STACKS='k8s-1-19-1 ...']   make e2e over catalog releases (default: all), into one JSON and the README's table"
 	@echo "make bench STACK=<stack>    kindling against the hand-made floor, timed side by side"
+	@echo "make snapshot STACK=<stack> [NAME=...]   capture a running cluster; kindling:snapshot: NAME starts a stack from it"
+	@echo "make snapshot-ls | snapshot-rm NAME=...   list or remove snapshots"
 	@echo "make test | lint | setup | toolchain | preview-all"
 
 $(BIN)/python: requirements.txt requirements-dev.txt
@@ -113,6 +115,16 @@ drills: setup
 # kindling against a hand-made floor on this host (bench/): a table, ratios and a JSON of figures.
 bench: setup
 	$(BIN)/python -m bench $(STACK) $(ARGS)
+
+# Snapshots of running clusters (snapshot/): a stack with kindling:snapshot: NAME starts from one.
+snapshot: setup
+	$(BIN)/python -m snapshot create $(STACK) $(if $(NAME),--name $(NAME))
+
+snapshot-ls: setup
+	$(BIN)/python -m snapshot ls
+
+snapshot-rm: setup
+	$(BIN)/python -m snapshot rm $(NAME)
 
 clean:
 	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .hypothesis kubeconfig

@@ -1,7 +1,7 @@
 """kindling: one exact Kubernetes release, built with kubeadm in systemd node containers.
 
 Reads and validates the stack's configuration, checks what the Docker host
-offers, then hands over to cluster.py. Nothing is registered before the
+offers (and the snapshot the stack starts from, if any), then hands over to cluster.py. Nothing is registered before the
 configuration and the host have been found sound.
 """
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cluster import deploy
 from kindling.host import check_host, inspect_docker_host, place_node_network
+from kindling.snapshots import with_snapshot
 from kindling.spec import load_spec
 from pacing import pace_the_sdk
 
@@ -17,4 +18,5 @@ spec = load_spec()
 host = inspect_docker_host(spec.control_plane_name, spec.name)
 check_host(spec, host)
 spec = place_node_network(spec, host)
+spec = with_snapshot(spec)
 deploy(spec, host, Path(__file__).resolve().parent)

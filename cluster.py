@@ -12,6 +12,11 @@ Like kind's create (pkg/cluster/internal/create/create.go), it reads in kubeadm'
 7. the pod network, then the stack's charts (ClusterAddons);
 8. the stack's outputs.
 
+A stack started from a snapshot (kindling:snapshot) takes the same steps, but its nodes run the
+snapshot's images on copies of its volumes (RestoredVolume), and a restore gives the control plane and
+each worker the stack's own identity (RestoredControlPlane, RestoredWorker) where kubeadm would
+initialise and join them.
+
 Everything the components are given is computed here, from the spec and the host; the components
 know nothing of either.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,42 +40,24 @@ from components.node_container import NodeContainer, NodeContainerArgs
 from components.node_image import NodeImage, NodeImageArgs
 from components.node_network import NodeNetwork, NodeNetworkArgs
 from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
+from components.restored_control_plane import RestoredControlPlane, RestoredControlPlaneArgs
+from components.restored_volume import RestoredVolume, RestoredVolumeArgs
+from components.restored_worker import RestoredWorker, RestoredWorkerArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
+from kindling.artifacts import is_directory, local_artifacts
 from kindling.catalog import CONTROL_PLANE_ONLY_IMAGES, image_name
-from kindling.config import Chart, SpecError
+from kindling.config import Chart
 from kindling.haproxy_config import render_haproxy_config
-from kindling.host import RELEASE_ARCHITECTURES, DockerHost
-from kindling.kubeadm_config import render_control_plane_join_config, render_init_config, render_join_config
+from kindling.host import DockerHost, warn_about_the_host
+from kindling.kubeadm_config import (
+    provider_id,
+    render_control_plane_join_config,
+    render_init_config,
+    render_join_config,
+    render_kubelet_identity_config,
+)
 from kindling.spec import ClusterSpec
-
-
-def _is_directory(base: str) -> bool:
-    return base.startswith(("file://", "/"))
-
-
-def local_artifacts(spec: ClusterSpec, node_artifacts: list[artifacts.Artifact], architecture: str) -> dict[str, Path]:
-    """The files the image build reads from local download directories, by their path in the build
-    context; raises SpecError naming each one that is missing, before anything is created."""
-    arch = RELEASE_ARCHITECTURES[architecture]
-    downloads = spec.downloads.model_dump(by_alias=True)
-    found, missing = {}, []
-    for artifact in node_artifacts:
-        base = downloads[artifact.source]
-        if not _is_directory(base):
-            continue
-        directory = Path(base.removeprefix("file://"))
-        paths = [artifact.path]
-        if artifact.checksum.startswith("file:"):
-            paths.append(artifact.checksum.removeprefix("file:"))
-        for path in (template.format(arch=arch) for template in paths):
-            if (directory / path).is_file():
-                found[f"artifacts/{artifact.source}/{path}"] = directory / path
-            else:
-                missing.append(f"kindling:downloads.{artifact.source}: {directory} has no {path}")
-    if missing:
-        raise SpecError(missing)
-    return found
 
 
 def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
@@ -82,7 +70,7 @@ def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
         base_image=spec.components.base_image,
         artifacts_manifest=artifacts.manifest(node_artifacts),
         download_sources="\n".join(
-            f"{source} {'dir' if _is_directory(downloads[source]) else downloads[source]}"
+            f"{source} {'dir' if is_directory(downloads[source]) else downloads[source]}"
             for source in dict.fromkeys(artifact.source for artifact in node_artifacts)
         ),
         cgroup_driver=spec.traits.cgroup_driver,
@@ -182,21 +170,6 @@ def images_a_worker_runs(images: tuple[str, ...]) -> list[str]:
     return [image for image in images if image_name(image) not in CONTROL_PLANE_ONLY_IMAGES]
 
 
-def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
-    if host.lib_modules_drift:
-        pulumi.log.warn(host.lib_modules_drift)
-    elif not host.nodes_mount_lib_modules:
-        pulumi.log.warn(
-            "this Docker host has no /lib/modules, so nodes cannot load kernel modules from it; "
-            "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"
-        )
-    if spec.node_security == "capabilities" and host.cgroup_version == 2:
-        pulumi.log.warn(
-            "nodeSecurity capabilities on a cgroup v2 host: nodes get only Docker's default devices (a device "
-            "cgroup rule cannot be set through pulumi-docker 5.0), so privileged pods that need other devices fail"
-        )
-
-
 def load_balancer(
     spec: ClusterSpec, network: pulumi.Input[str], published: ApiServerPublishing
 ) -> ApiServerLoadBalancer:
@@ -217,9 +190,40 @@ def load_balancer(
     )
 
 
+def restored_volumes(spec: ClusterSpec) -> list[RestoredVolume]:
+    """Each node's /var, copied from the snapshot's (components/restored_volume.py)."""
+    return [
+        RestoredVolume(
+            f"{name}-var",
+            RestoredVolumeArgs(name=f"{name}-var", cluster=spec.name, snapshot_volume=node.volume, image=node.image),
+        )
+        for name, node in zip(spec.node_names, spec.snapshot.nodes, strict=True)
+    ]
+
+
+def restored_worker(
+    spec: ClusterSpec, index: int, control_plane: RestoredControlPlane, node: Callable[..., NodeContainer]
+) -> RestoredWorker:
+    """Worker ``index``, booted from the snapshot, with a kubelet identity of its own."""
+    node_index = spec.worker_node_index(index)
+    config = render_kubelet_identity_config(spec, node_index)
+    worker = node(f"worker-{index + 1}", node_index, config, None)
+    return RestoredWorker(
+        f"worker-{index + 1}",
+        RestoredWorkerArgs(
+            control_plane=control_plane,
+            worker=worker,
+            kubelet_config=render_kubelet_identity_config(spec, node_index),
+            node_ip=str(spec.node_ip(node_index)),
+            provider_id=provider_id(spec, spec.node_names[node_index]),
+        ),
+    )
+
+
 def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
+    snapshot = spec.snapshot
     # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
-    image_args = node_image_args(spec, host.architecture)
+    image_args = None if snapshot else node_image_args(spec, host.architecture)
     warn_about_the_host(spec, host)
 
     # 1. The cluster's network, on a fixed subnet.
@@ -227,16 +231,20 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
         "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
     )
     # 2. The local images the nodes run, and the node image: built with them in its containerd, or
-    # (a prebuilt image) loaded into each node before kubeadm runs.
-    preloaded = (
-        PreloadedImages("preloaded-images", PreloadedImagesArgs(images=list(spec.preload_images)))
-        if spec.preload_images
-        else None
-    )
-    prebuilt = spec.node_image is not None
-    image_args.preloaded = None if prebuilt else preloaded
-    image = NodeImage("node-image", image_args)
-    loaded_at_start = preloaded if prebuilt else None
+    # (a prebuilt image) loaded into each node before kubeadm runs. From a snapshot: its images, and
+    # each node's /var copied from its volumes.
+    image = loaded_at_start = None
+    volumes = restored_volumes(spec) if snapshot else []
+    if image_args is not None:
+        preloaded = (
+            PreloadedImages("preloaded-images", PreloadedImagesArgs(images=list(spec.preload_images)))
+            if spec.preload_images
+            else None
+        )
+        prebuilt = spec.node_image is not None
+        image_args.preloaded = None if prebuilt else preloaded
+        image = NodeImage("node-image", image_args)
+        loaded_at_start = preloaded if prebuilt else None
 
     def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
         control_plane = index < spec.control_planes
@@ -246,7 +254,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 name=spec.node_names[index],
                 cluster=spec.name,
                 role="control-plane" if control_plane else "worker",
-                image=image.image_id,
+                image=image.image_id if image else spec.snapshot.nodes[index].image,
                 network=network.name,
                 ip=str(spec.node_ip(index)),
                 security=spec.node_security,
@@ -255,6 +263,8 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 api_server=api_server,
                 preloaded_images=loaded_at_start,
                 runs_images=None if control_plane else images_a_worker_runs(spec.preload_images),
+                var_volume=volumes[index].name if volumes else None,
+                after=[volumes[index].copied] if volumes else [],
             ),
         )
 
@@ -266,17 +276,31 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     published = ApiServerPublishing(address=str(spec.api_server_address), port=spec.api_server_port or None)
     balancer = load_balancer(spec, network.name, published) if spec.highly_available else None
     control_plane_node = node("control-plane", 0, init_config, None if balancer else published)
-    # 4. kubeadm init, the kubeconfig, the control plane Ready.
-    control_plane = KubeadmControlPlane(
-        "kubeadm",
-        KubeadmControlPlaneArgs(
-            node=control_plane_node,
-            kubeadm_config=init_config,
-            taints_to_remove=taints_to_remove,
-            published=balancer.published if balancer else control_plane_node.published,
-            after=[balancer.container] if balancer else [],
-        ),
-    )
+    # 4. kubeadm init (or the restore from a snapshot), the kubeconfig, the control plane Ready.
+    control_plane: KubeadmControlPlane | RestoredControlPlane
+    if snapshot:
+        control_plane = RestoredControlPlane(
+            "snapshot",
+            RestoredControlPlaneArgs(
+                node=control_plane_node,
+                kubeadm_config=init_config,
+                taints_to_remove=taints_to_remove,
+                published=control_plane_node.published,
+                snapshot_nodes=[node.name for node in snapshot.nodes],
+                snapshot_ip=snapshot.nodes[0].ip,
+            ),
+        )
+    else:
+        control_plane = KubeadmControlPlane(
+            "kubeadm",
+            KubeadmControlPlaneArgs(
+                node=control_plane_node,
+                kubeadm_config=init_config,
+                taints_to_remove=taints_to_remove,
+                published=balancer.published if balancer else control_plane_node.published,
+                after=[balancer.container] if balancer else [],
+            ),
+        )
     # 5. The further control planes, each booted and joined after the one before.
     control_plane_joins: list[pulumi.Resource] = []
     for index in range(1, spec.control_planes):
@@ -292,9 +316,12 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
             ),
         )
         control_plane_joins.append(joined.join)
-    # 6. The workers, each booted and joined.
-    joins = []
+    # 6. The workers, each booted and joined (or restored).
+    joins: list[KubeadmJoin | RestoredWorker] = []
     for index in range(spec.workers):
+        if isinstance(control_plane, RestoredControlPlane):
+            joins.append(restored_worker(spec, index, control_plane, node))
+            continue
         join_config = render_join_config(spec, index, JOIN_TOKEN, CA_CERT_HASH)
         worker = node(f"worker-{index + 1}", spec.worker_node_index(index), join_config, None)
         joins.append(
@@ -319,7 +346,9 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     pulumi.export("nodes", spec.node_names)
     if balancer:
         pulumi.export("loadBalancer", spec.load_balancer_name)
-    pulumi.export("nodeImage", image.name)
+    if snapshot:
+        pulumi.export("snapshot", snapshot.name)
+    pulumi.export("nodeImage", image.name if image else snapshot.reference(0))
     # As the control-plane node reports them, with the Helm releases' chart versions.
     pulumi.export(
         "versions",

@@ -59,6 +59,47 @@ def parse_node_versions(report: str) -> dict[str, str]:
     return versions
 
 
+def control_plane_outputs(
+    component: pulumi.ComponentResource, name: str, node: NodeContainer, published: PublishedApiServer
+) -> tuple[command.local.Command, pulumi.Output[dict[str, str]], pulumi.Output[str], pulumi.Output[str]]:
+    """What a control plane gives once ``component.init`` made it (kubeadm init, or a restore): the Command
+    that waits for it to be Ready, what its node runs, the cluster-admin kubeconfig and the API's URL."""
+    admin_conf = run_script(
+        f"{name}-{KUBECONFIG_STEP}",
+        in_node(node.node_name, KUBECONFIG_SCRIPT),
+        triggers=[component.init.id],
+        # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
+        logging=command.local.Logging.STDERR,
+        opts=pulumi.ResourceOptions(
+            parent=component, depends_on=[component.init], additional_secret_outputs=["stdout"]
+        ),
+    )
+    # kubeadm init returns once the API server answers; the control plane is Ready when it says so
+    # (/readyz): what a stack without a pod network (cni: none) promises, too.
+    ready = run_script(
+        f"{name}-ready",
+        in_node(node.node_name, "control-plane-ready.sh", str(READY_TIMEOUT_SECONDS)),
+        triggers=[component.init.id],
+        opts=pulumi.ResourceOptions(parent=component, depends_on=[component.init]),
+    )
+    # What the node really runs: a prebuilt image need not hold the catalog's versions.
+    reported = run_script(
+        f"{name}-node-versions",
+        in_node(node.node_name, "node-versions.sh"),
+        triggers=[component.init.id],
+        opts=pulumi.ResourceOptions(parent=component, depends_on=[component.init]),
+    )
+    kubeconfig = pulumi.Output.secret(
+        pulumi.Output.all(admin_conf.stdout, published.host_port).apply(
+            lambda values: kubeconfig_for_host(values[0], published.address, values[1])
+        )
+    )
+    api_server_url = pulumi.Output.concat(
+        "https://", client_host(published.address), ":", published.host_port.apply(str)
+    )
+    return ready, reported.stdout.apply(parse_node_versions), kubeconfig, api_server_url
+
+
 class KubeadmControlPlane(pulumi.ComponentResource):
     init: command.local.Command
     kubeconfig: pulumi.Output[str]
@@ -80,39 +121,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
             triggers=[args.node.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready, *args.after]),
         )
-        admin_conf = run_script(
-            f"{name}-{KUBECONFIG_STEP}",
-            in_node(node.node_name, KUBECONFIG_SCRIPT),
-            triggers=[self.init.id],
-            # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
-            logging=command.local.Logging.STDERR,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init], additional_secret_outputs=["stdout"]),
-        )
-        # kubeadm init returns once the API server answers; the control plane is Ready when it says so
-        # (/readyz): what a stack without a pod network (cni: none) promises, too.
-        self.ready = run_script(
-            f"{name}-ready",
-            in_node(node.node_name, "control-plane-ready.sh", str(READY_TIMEOUT_SECONDS)),
-            triggers=[self.init.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
-        )
-        # What the node really runs: a prebuilt image need not hold the catalog's versions.
-        reported = run_script(
-            f"{name}-node-versions",
-            in_node(node.node_name, "node-versions.sh"),
-            triggers=[self.init.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
-        )
-        self.node_versions = reported.stdout.apply(parse_node_versions)
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(admin_conf.stdout, published.host_port).apply(
-                lambda values: kubeconfig_for_host(values[0], published.address, values[1])
-            )
-        )
-        self.api_server_url = pulumi.Output.concat(
-            "https://",
-            client_host(published.address),
-            ":",
-            published.host_port.apply(str),
+        self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(
+            self, name, node, published
         )
         self.register_outputs({"apiServerUrl": self.api_server_url, "kubeconfig": self.kubeconfig})

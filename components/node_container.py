@@ -10,7 +10,7 @@ has finished booting: nothing may be exec'd into a node before that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -104,6 +104,10 @@ class NodeContainerArgs:
     # that this node runs (all of them, when not narrowed).
     preloaded_images: PreloadedImages | None = None
     runs_images: list[str] | None = None
+    # A volume for /var made beforehand (a node started from a snapshot: components/restored_volume.py);
+    # None gives the node a fresh anonymous one, which Docker fills from the image.
+    var_volume: pulumi.Input[str] | None = None
+    after: list[pulumi.Resource] = field(default_factory=list)
 
 
 class NodeContainer(pulumi.ComponentResource):
@@ -153,7 +157,7 @@ class NodeContainer(pulumi.ComponentResource):
             security_opts=security_options(privileged),
             cgroupns_mode="private",
             tmpfs={"/run": "", "/tmp": ""},
-            volumes=[docker.ContainerVolumeArgs(container_path="/var")],
+            volumes=[docker.ContainerVolumeArgs(container_path="/var", volume_name=args.var_volume)],
             mounts=mounts,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network, ipv4_address=args.ip)],
@@ -171,6 +175,7 @@ class NodeContainer(pulumi.ComponentResource):
                 parent=self,
                 # The name and the fixed address are taken until the old node is gone.
                 delete_before_replace=True,
+                depends_on=args.after,
             ),
         )
 

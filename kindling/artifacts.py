@@ -12,8 +12,11 @@ Docker engine's architecture.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kindling import catalog
+from kindling.config import SpecError
+from kindling.host import RELEASE_ARCHITECTURES
 from kindling.spec import ClusterSpec
 from kindling.versions import parse_release
 
@@ -108,3 +111,31 @@ def node_artifacts(spec: ClusterSpec) -> list[Artifact]:
 def manifest(chosen: list[Artifact]) -> str:
     """KINDLING_ARTIFACTS: the lines node-image/install-artifacts.sh installs, in order."""
     return "\n".join(artifact.manifest_line() for artifact in chosen)
+
+
+def is_directory(base: str) -> bool:
+    return base.startswith(("file://", "/"))
+
+
+def local_artifacts(spec: ClusterSpec, node_artifacts: list[Artifact], architecture: str) -> dict[str, Path]:
+    """The files the image build reads from local download directories, by their path in the build
+    context; raises SpecError naming each one that is missing, before anything is created."""
+    arch = RELEASE_ARCHITECTURES[architecture]
+    downloads = spec.downloads.model_dump(by_alias=True)
+    found, missing = {}, []
+    for artifact in node_artifacts:
+        base = downloads[artifact.source]
+        if not is_directory(base):
+            continue
+        directory = Path(base.removeprefix("file://"))
+        paths = [artifact.path]
+        if artifact.checksum.startswith("file:"):
+            paths.append(artifact.checksum.removeprefix("file:"))
+        for path in (template.format(arch=arch) for template in paths):
+            if (directory / path).is_file():
+                found[f"artifacts/{artifact.source}/{path}"] = directory / path
+            else:
+                missing.append(f"kindling:downloads.{artifact.source}: {directory} has no {path}")
+    if missing:
+        raise SpecError(missing)
+    return found

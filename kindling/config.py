@@ -268,8 +268,9 @@ class StackConfig(_Model):
         default_factory=list, description="Local Docker images loaded into every node before kubeadm runs"
     )
     downloads: Annotated[Downloads, Structured] = Field(default_factory=Downloads)
-    keep_build_cache: bool = Field(
-        False, description="Keep the node image's BuildKit cache on destroy, for a faster next up"
+    keep_build_cache: bool = Field(False, description="Keep the node image's BuildKit cache on destroy")
+    snapshot: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, pattern=_DNS_LABEL.pattern, max_length=40, description="Start from this snapshot (make snapshot)"
     )
 
     @field_validator("kubernetes_version", mode="before")

@@ -60,3 +60,11 @@ LOAD_BALANCER_TYPE = "kindling:index:ApiServerLoadBalancer"
 ADDONS_TYPE = "kindling:index:ClusterAddons"
 NODE_NETWORK_TYPE = "kindling:index:NodeNetwork"
 PRELOADED_IMAGES_TYPE = "kindling:index:PreloadedImages"
+
+# Clusters started from a snapshot (make snapshot, kindling:snapshot): the restore replaces kubeadm init/join.
+RESTORE_SCRIPT = "restore-control-plane.sh"
+RESTORE_WORKER_SCRIPT = "restore-worker.sh"
+RESTORE_STEP = "restore"
+RESTORED_VOLUME_TYPE = "kindling:index:RestoredVolume"
+RESTORED_CONTROL_PLANE_TYPE = "kindling:index:RestoredControlPlane"
+RESTORED_WORKER_TYPE = "kindling:index:RestoredWorker"

@@ -298,3 +298,18 @@ def check_host(spec: ClusterSpec, host: DockerHost) -> None:
         raise SpecError(problems)
     for warning in host_warnings(host):
         pulumi.log.warn(warning)
+
+
+def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
+    if host.lib_modules_drift:
+        pulumi.log.warn(host.lib_modules_drift)
+    elif not host.nodes_mount_lib_modules:
+        pulumi.log.warn(
+            "this Docker host has no /lib/modules, so nodes cannot load kernel modules from it; "
+            "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"
+        )
+    if spec.node_security == "capabilities" and host.cgroup_version == 2:
+        pulumi.log.warn(
+            "nodeSecurity capabilities on a cgroup v2 host: nodes get only Docker's default devices (a device "
+            "cgroup rule cannot be set through pulumi-docker 5.0), so privileged pods that need other devices fail"
+        )

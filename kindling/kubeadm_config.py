@@ -192,3 +192,11 @@ def render_control_plane_join_config(
 ) -> str:
     """The file `kubeadm join --config` reads on control plane ``index`` (1 or more)."""
     return _dump([control_plane_join_configuration(spec, index, token, ca_cert_hash, certificate_key)])
+
+
+def render_kubelet_identity_config(spec: ClusterSpec, node_index: int) -> str:
+    """What `kubeadm init phase kubeconfig kubelet` reads on the control plane to make node ``node_index``'s
+    kubelet kubeconfig (a worker restored from a snapshot): the cluster's configuration, that node's name."""
+    init = init_configuration(spec)
+    init["nodeRegistration"] = {**_node_registration(spec, node_index), "name": spec.node_names[node_index]}
+    return _dump([cluster_configuration(spec), init])

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pydantic.alias_generators import to_camel
@@ -27,6 +27,9 @@ from kindling.config import (
     raw_stack_config,
 )
 from kindling.versions import Version, parse_release
+
+if TYPE_CHECKING:
+    from kindling.snapshots import Snapshot
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class ClusterSpec:
     preload_images: tuple[str, ...]
     downloads: Downloads
     keep_build_cache: bool
+    # kindling:snapshot: its name as the stack gives it, then (kindling/snapshots.py) what it holds.
+    snapshot_name: str | None = None
+    snapshot: Snapshot | None = None
 
     @property
     def control_plane_name(self) -> str:
@@ -237,6 +243,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         preload_images=tuple(config.preload_images),
         downloads=config.downloads,
         keep_build_cache=config.keep_build_cache,
+        snapshot_name=config.snapshot,
     )
 
 

@@ -19,6 +19,8 @@ _PLACEHOLDER = re.compile(r"^@[A-Z0-9_]+@$")
 _CERTIFICATE_KEY = re.compile(
     r"""(?:--certificate-key[= ]+|certificateKey["']?\s*:\s*)["']?[0-9a-fA-F]{64}(?![0-9a-fA-F])"""
 )
+# A private key, as a PEM block or inside a kubeconfig.
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|client-key-data:\s*\S")
 
 
 def _set(value: Any) -> bool:
@@ -45,6 +47,14 @@ def _check_kubeadm_credentials(resource: Resource, _args: Any, report: ReportVio
                 f"{where} of Command {resource.name!r} contains a kubeadm bootstrap token; Command inputs are "
                 "stored in the Pulumi state and shown by preview. Mint the token on the node at run time "
                 "(kubeadm token create) and pass a placeholder."
+            )
+        # What a restore from a snapshot hands between nodes (a kubelet kubeconfig) must never be an input.
+        if isinstance(text, str) and _PRIVATE_KEY.search(text):
+            report(
+                f"{where} of Command {resource.name!r} contains a private key (a PEM key or a kubeconfig's "
+                "client-key-data); Command inputs are stored in the Pulumi state and shown by preview. Make keys on "
+                "the nodes when the Command runs (kubeadm init phase certs/kubeconfig) and pass them between nodes "
+                "through the script only."
             )
         # A kubeadm configuration on stdin is read field by field below, and reported once.
         if isinstance(text, str) and _CERTIFICATE_KEY.search(text) and not (where == "stdin" and documents):
@@ -84,7 +94,7 @@ KUBEADM_CONFIG_WITHOUT_CREDENTIALS = resource_policy(
     "kubeadm-config-without-credentials",
     enforcement_level=MANDATORY,
     severity=Severity.HIGH,
-    breaks="No Command carries a kubeadm bootstrap token, certificate key or TLS bootstrap token in its "
+    breaks="No Command carries a kubeadm bootstrap token, certificate key, TLS bootstrap token or private key in its "
     "inputs; Command inputs are stored in plain text in the state and shown by preview.",
     fix="mint tokens on the node when the Command runs (kubeadm token create) and pass @PLACEHOLDER@s.",
     validate=_check_kubeadm_credentials,

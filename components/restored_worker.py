@@ -1,0 +1,52 @@
+"""A worker started from a snapshot: the restore that stands in for kubeadm join.
+
+The control plane (restored first) makes the worker's kubelet kubeconfig with the cluster's new CA,
+from the stack's configuration with the worker's name; scripts/restore-worker.sh hands it to the worker
+through its own process only, and the worker's kubelet starts and registers under its own name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from components.node_container import NodeContainer
+from components.restored_control_plane import RestoredControlPlane
+from components.shell import on_host, run_script, script
+from kindling.contract import RESTORE_WORKER_SCRIPT, RESTORED_WORKER_TYPE
+
+
+@dataclass
+class RestoredWorkerArgs:
+    control_plane: RestoredControlPlane
+    worker: NodeContainer
+    # kubeadm's configuration naming the worker: what its kubelet kubeconfig is made from.
+    kubelet_config: str
+    node_ip: str
+    provider_id: str
+
+
+class RestoredWorker(pulumi.ComponentResource):
+    join: command.local.Command
+
+    def __init__(self, name: str, args: RestoredWorkerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(RESTORED_WORKER_TYPE, name, None, opts)
+        self.join = run_script(
+            f"{name}-restore",
+            on_host(
+                RESTORE_WORKER_SCRIPT,
+                args.control_plane.node.node_name,
+                args.worker.node_name,
+                args.node_ip,
+                args.provider_id,
+                environment={"KINDLING_NODE_SCRIPT": script("restore-worker-node.sh")},
+            ),
+            update="true",
+            stdin=args.kubelet_config,
+            # A new worker container, or a control plane restored anew, means restoring again.
+            triggers=[args.worker.container.id, args.control_plane.init.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.init]),
+        )
+        self.register_outputs({"worker": args.worker.node_name})

@@ -1,0 +1,165 @@
+"""Capture a running kindling cluster as a snapshot: per node, a local image and a volume.
+
+In the order it happens, as small steps:
+1. find the cluster's nodes (their labels, addresses, /var volumes) and what its control plane was
+   initialised with (/etc/kindling/kubeadm.yaml);
+2. pause every node at once, so that etcd, the kubelets and containerd are captured at one instant;
+3. `docker commit` each node's root filesystem, and copy its /var volume (which a commit leaves out:
+   containerd's unpacked images, etcd's data, the kubelet's state) into a volume of the snapshot's,
+   while the nodes stay paused; then unpause them;
+4. build each snapshot image from its commit with the kubelet disabled until a restore has given the
+   node its new identity, and no machine id, so that every restored node makes its own;
+5. label the images and volumes with the snapshot's manifest (kindling/snapshots.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from kindling.contract import LABEL_CLUSTER, LABEL_ROLE, NODE_ROLES
+from kindling.snapshots import (
+    LABEL_MANIFEST,
+    LABEL_NODE,
+    LABEL_SNAPSHOT,
+    Snapshot,
+    SnapshotNode,
+    image_reference,
+    var_volume_name,
+)
+
+# Where the kubelet is enabled: a restore enables it again once the node has its new certificates.
+KUBELET_WANTS = "/etc/systemd/system/multi-user.target.wants/kubelet.service"
+
+
+class CaptureError(Exception):
+    pass
+
+
+def docker(*args: str, stdout=subprocess.PIPE, **kwargs) -> str:
+    done = subprocess.run(["docker", *args], stdout=stdout, stderr=subprocess.PIPE, text=True, **kwargs)
+    if done.returncode != 0:
+        raise CaptureError(f"docker {' '.join(args[:2])} failed: {done.stderr.strip()}")
+    return done.stdout or ""
+
+
+def cluster_nodes(cluster: str) -> list[dict]:
+    """The cluster's node containers (docker inspect documents), control planes first, then workers."""
+    ids = docker("ps", "-a", "--quiet", "--filter", f"label={LABEL_CLUSTER}={cluster}").split()
+    inspected = json.loads(docker("container", "inspect", *ids)) if ids else []
+    nodes = [c for c in inspected if c["Config"]["Labels"].get(LABEL_ROLE) in NODE_ROLES]
+    if not nodes:
+        raise CaptureError(f"no kindling cluster named {cluster} on this Docker engine (docker ps -a)")
+    stopped = [c["Name"].lstrip("/") for c in nodes if not c["State"]["Running"]]
+    if stopped:
+        raise CaptureError(f"node containers not running: {', '.join(stopped)}; start them (docker start) first")
+    return sorted(nodes, key=lambda c: (NODE_ROLES.index(c["Config"]["Labels"][LABEL_ROLE]), c["Name"]))
+
+
+def _node_ip(container: dict, cluster: str) -> str:
+    networks = container["NetworkSettings"]["Networks"]
+    return (networks.get(cluster) or next(iter(networks.values())))["IPAddress"]
+
+
+def _var_volume(container: dict) -> str:
+    return next(m["Name"] for m in container["Mounts"] if m["Destination"] == "/var" and m["Type"] == "volume")
+
+
+def describe(cluster: str, name: str, nodes: list[dict]) -> Snapshot:
+    control_plane = nodes[0]["Name"].lstrip("/")
+    documents = list(yaml.safe_load_all(docker("exec", control_plane, "cat", "/etc/kindling/kubeadm.yaml")))
+    by_kind = {d["kind"]: d for d in documents if d}
+    namespaces = docker(
+        "exec", control_plane, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "ns", "-o", "name"
+    ).split()
+    cni = next(
+        (c for c, ns in (("flannel", "kube-flannel"), ("calico", "calico-system")) if f"namespace/{ns}" in namespaces),
+        "none",
+    )
+    return Snapshot(
+        name=name,
+        release=by_kind["ClusterConfiguration"]["kubernetesVersion"].removeprefix("v"),
+        cluster=cluster,
+        created=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        pod_subnet=by_kind["ClusterConfiguration"]["networking"]["podSubnet"],
+        service_subnet=by_kind["ClusterConfiguration"]["networking"]["serviceSubnet"],
+        cni=cni,
+        kube_proxy_mode=by_kind.get("KubeProxyConfiguration", {}).get("mode", "iptables"),
+        nodes=tuple(
+            SnapshotNode(c["Config"]["Labels"][LABEL_ROLE], c["Name"].lstrip("/"), _node_ip(c, cluster)) for c in nodes
+        ),
+    )
+
+
+def _dockerfile(base: str, snapshot: Snapshot, index: int) -> str:
+    labels = {LABEL_SNAPSHOT: snapshot.name, LABEL_NODE: str(index), LABEL_MANIFEST: snapshot.manifest()}
+    return "\n".join(
+        [
+            f"FROM {base}",
+            f"RUN rm -f {KUBELET_WANTS} && : > /etc/machine-id",
+            *(f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()),
+            "",
+        ]
+    )
+
+
+def copy_volume(source: str, target: str, image: str) -> None:
+    """Copy one volume into another, owners, modes and extended attributes (overlay's among them) kept."""
+    docker(
+        "run", "--rm", "--network", "none", "--cap-add", "SYS_ADMIN", "--entrypoint", "cp",
+        "-v", f"{source}:/from:ro", "-v", f"{target}:/to", image, "-a", "/from/.", "/to/",
+    )  # fmt: skip
+
+
+def capture(cluster: str, name: str, say=print) -> Snapshot:
+    nodes = cluster_nodes(cluster)
+    snapshot = describe(cluster, name, nodes)
+    if snapshot.control_planes != 1:
+        raise CaptureError(f"{cluster} has {snapshot.control_planes} control planes; snapshots take one for now")
+    names = [node.name for node in snapshot.nodes]
+    commits: list[str] = []
+    done = False
+    try:
+        say(f"pausing {', '.join(names)}")
+        docker("pause", *names)
+        try:
+            for index, container in enumerate(nodes):
+                commits.append(docker("commit", "--pause=false", names[index]).strip())
+                volume = var_volume_name(name, index)
+                docker("volume", "create", "--label", f"{LABEL_SNAPSHOT}={name}", volume)
+                say(f"copying {names[index]}'s /var into volume {volume}")
+                copy_volume(_var_volume(container), volume, commits[-1])
+        finally:
+            docker("unpause", *names)
+            say(f"unpaused {', '.join(names)}")
+        for index, base in enumerate(commits):
+            reference = image_reference(name, names[index], cluster)
+            say(f"building {reference}")
+            with tempfile.TemporaryDirectory() as context:
+                (Path(context) / "Dockerfile").write_text(_dockerfile(base, snapshot, index))
+                # The classic builder leaves no build cache behind.
+                docker("build", "--quiet", "--tag", reference, context, env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        done = True
+    finally:
+        for commit in commits:
+            subprocess.run(["docker", "image", "rm", commit], capture_output=True)
+        if not done:
+            remove(name)
+    return snapshot
+
+
+def remove(name: str) -> list[str]:
+    """Remove snapshot ``name``'s images and volumes; returns what was removed."""
+    images = docker("image", "ls", "--quiet", "--filter", f"label={LABEL_SNAPSHOT}={name}").split()
+    volumes = docker("volume", "ls", "--quiet", "--filter", f"label={LABEL_SNAPSHOT}={name}").split()
+    for image in dict.fromkeys(images):
+        subprocess.run(["docker", "image", "rm", "--force", image], capture_output=True)
+    if volumes:
+        subprocess.run(["docker", "volume", "rm", *volumes], capture_output=True)
+    return [*dict.fromkeys(images), *volumes]

@@ -1,0 +1,127 @@
+"""Stacks started from a snapshot (kindling:snapshot), under Pulumi's mocks: what they register, what they
+refuse before registering anything, and that the policies pass on them and catch a credential in an input."""
+
+from __future__ import annotations
+
+import pytest
+
+from kindling import contract
+from kindling import snapshots as kindling_snapshots
+from kindling.snapshots import Snapshot, SnapshotNode
+from policies import shapes
+from policies.kindling_policies import POLICIES
+from tests.policy_args import evaluate, mandatory, replaced
+from tests.pulumi_harness import run_program
+from tests.support import stack_config
+
+SNAPSHOT = Snapshot(
+    name="snap-demo",
+    release="1.19.1",
+    cluster="snap-src",
+    created="2026-12-03T21:22:54Z",
+    pod_subnet="10.244.0.0/16",
+    service_subnet="10.96.0.0/12",
+    cni="flannel",
+    kube_proxy_mode="iptables",
+    nodes=(
+        SnapshotNode("control-plane", "snap-src-control-plane", "10.255.0.2", "sha256:" + "a" * 64, "v-0"),
+        SnapshotNode("worker", "snap-src-worker-1", "10.255.0.3", "sha256:" + "b" * 64, "v-1"),
+    ),
+)
+OLDER = Snapshot(**{**SNAPSHOT.__dict__, "name": "snap-old", "release": "1.34.0"})
+
+
+@pytest.fixture(autouse=True)
+def snapshots_on_the_engine(monkeypatch):
+    monkeypatch.setattr(kindling_snapshots, "list_snapshots", lambda: {"snap-demo": SNAPSHOT, "snap-old": OLDER})
+
+
+def restored(**overrides: str):
+    return run_program("snap-r1", {**stack_config("k8s-1-19-1"), "workers": "1", "snapshot": "snap-demo", **overrides})
+
+
+def test_a_restored_stack_runs_the_snapshots_images_on_copies_of_its_volumes():
+    deployment = restored()
+    containers = {r.inputs["name"]: r for r in deployment.of_type(shapes.CONTAINER)}
+    assert set(containers) == {"snap-r1-control-plane", "snap-r1-worker-1"}
+    assert containers["snap-r1-control-plane"].inputs["image"] == SNAPSHOT.nodes[0].image
+    assert containers["snap-r1-worker-1"].inputs["image"] == SNAPSHOT.nodes[1].image
+    for name, container in containers.items():
+        assert container.inputs["volumes"] == [{"containerPath": "/var", "volumeName": f"{name}-var"}]
+    copies = [r for r in deployment.of_type(shapes.COMMAND) if "copy-volume.sh" in r.inputs["create"]]
+    assert sorted(c.inputs["create"].split()[-3] for c in copies) == ["v-0", "v-1"]  # read, never written
+    # Nothing is built and kubeadm neither initialises nor joins: the restore stands in for both.
+    assert not deployment.of_type(contract.NODE_IMAGE_TYPE)
+    assert not deployment.of_type(contract.CONTROL_PLANE_TYPE) and not deployment.of_type(contract.JOIN_TYPE)
+    assert len(deployment.of_type(contract.RESTORED_CONTROL_PLANE_TYPE)) == 1
+    assert len(deployment.of_type(contract.RESTORED_WORKER_TYPE)) == 1
+
+
+def test_the_restore_gets_the_stacks_own_names_and_addresses_and_no_credential():
+    deployment = restored()
+    (restore,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    # The stack's own configuration: its cluster name, the node's new address, no token or key.
+    assert "clusterName: snap-r1" in restore.inputs["stdin"]
+    assert "controlPlaneEndpoint: snap-r1-control-plane:6443" in restore.inputs["stdin"]
+    assert "bootstrapTokens" not in restore.inputs["stdin"]
+    # What the restore removes from etcd: the snapshot's nodes and its control plane's address.
+    assert "snap-src-control-plane snap-src-worker-1" in restore.inputs["create"]
+    assert "10.255.0.2" in restore.inputs["create"]
+    (worker,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    assert "name: snap-r1-worker-1" in worker.inputs["stdin"]
+
+
+def test_the_kubeconfig_output_of_a_restored_stack_is_a_secret():
+    deployment = restored()
+    _, secret = deployment.output("kubeconfig")
+    assert secret
+    assert deployment.output("snapshot")[0] == "snap-demo"
+
+
+def test_no_policy_fires_on_a_restored_stack():
+    found = evaluate(POLICIES, restored().registrations)
+    assert not mandatory(found), found
+
+
+@pytest.mark.parametrize(
+    "leak",
+    ["abcdef.0123456789abcdef", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", "client-key-data: LS0tLS1CRUdJTg=="],
+)
+def test_a_credential_in_a_restores_input_is_refused(leak):
+    registrations = restored().registrations
+    (worker,) = [r for r in registrations if contract.RESTORE_WORKER_SCRIPT in r.inputs.get("create", "")]
+    leaky = replaced(worker, inputs={**worker.inputs, "stdin": worker.inputs["stdin"] + leak})
+    found = mandatory(evaluate(POLICIES, [leaky if r is worker else r for r in registrations]))
+    assert {f.policy for f in found} == {"kubeadm-config-without-credentials"}
+    assert leak.strip() not in found[0].message
+
+
+def refusal(**overrides: str) -> list[str]:
+    registered: list = []
+    with pytest.raises(Exception) as raised:
+        run_program("snap-r1", {**stack_config("k8s-1-19-1"), "workers": "1", **overrides}, registered=registered)
+    assert registered == []  # refused before anything exists
+    return raised.value.problems
+
+
+def test_an_unknown_snapshot_is_refused_naming_the_ones_there_are():
+    (problem,) = refusal(snapshot="snap-nope")
+    assert problem.startswith("kindling:snapshot: no snapshot named 'snap-nope'")
+    assert "allowed: snap-demo" in problem and "snap-old" not in problem  # snap-old is of another release
+
+
+def test_a_snapshot_of_another_release_is_refused():
+    (problem,) = refusal(snapshot="snap-old")
+    assert problem.startswith("kindling:snapshot: 'snap-old' is a cluster of Kubernetes 1.34.0")
+    assert "allowed: snap-demo" in problem
+
+
+def test_settings_the_snapshot_fixed_must_match():
+    problems = refusal(snapshot="snap-demo", workers="2", podSubnet="10.200.0.0/16")
+    assert any(p.startswith("kindling:workers: got 2") and "allowed: 1" in p for p in problems)
+    assert any(p.startswith("kindling:podSubnet:") for p in problems)
+
+
+def test_a_stack_without_a_snapshot_never_asks_for_one(monkeypatch):
+    monkeypatch.setattr(kindling_snapshots, "list_snapshots", lambda: pytest.fail("asked the engine"))
+    assert run_program("k8s-1-19-1", stack_config("k8s-1-19-1")).of_type(contract.CONTROL_PLANE_TYPE)
