@@ -8,7 +8,7 @@ configuration and the host have been found sound.
 from pathlib import Path
 
 from cluster import deploy
-from kindling.host import check_host, inspect_docker_host, place_node_network
+from kindling.host import check_host, inspect_docker_host, local_image_ids, place_node_network
 from kindling.snapshots import with_snapshot
 from kindling.spec import load_spec
 from pacing import pace_the_sdk
@@ -19,4 +19,4 @@ host = inspect_docker_host(spec.control_plane_name, spec.name)
 check_host(spec, host)
 spec = place_node_network(spec, host)
 spec = with_snapshot(spec)
-deploy(spec, host, Path(__file__).resolve().parent)
+deploy(spec, host, Path(__file__).resolve().parent, local_image_ids(spec.images))

@@ -9,8 +9,9 @@ Like kind's create (pkg/cluster/internal/create/create.go), it reads in kubeadm'
 4. kubeadm init, the kubeconfig, and the control plane Ready (KubeadmControlPlane);
 5. each further control plane, booted and joined, one after the other (KubeadmControlPlaneJoin);
 6. each worker node, booted and joined (NodeContainer, KubeadmJoin);
-7. the pod network, then the stack's charts (ClusterAddons);
-8. the stack's outputs.
+7. your own local images, loaded into every node once it runs (LoadedImages);
+8. the pod network, then the stack's charts (ClusterAddons);
+9. the stack's outputs.
 
 A stack started from a snapshot (kindling:snapshot) takes the same steps, but its nodes run the
 snapshot's images on copies of its volumes (RestoredVolume), and a restore gives the control plane and
@@ -24,18 +25,17 @@ know nothing of either.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
-from components.addons import ClusterAddons, ClusterAddonsArgs, ReleaseSpec
+from components.addons import ClusterAddons, ClusterAddonsArgs, ReleaseSpec, calico_release, flannel_release
 from components.api_server_port import ApiServerPublishing
 from components.control_plane import KubeadmControlPlane, KubeadmControlPlaneArgs
 from components.control_plane_join import CERTIFICATE_KEY, KubeadmControlPlaneJoin, KubeadmControlPlaneJoinArgs
 from components.load_balancer import ApiServerLoadBalancer, ApiServerLoadBalancerArgs
+from components.loaded_images import LoadedImages, LoadedImagesArgs
 from components.node_container import NodeContainer, NodeContainerArgs
 from components.node_image import NodeImage, NodeImageArgs
 from components.node_network import NodeNetwork, NodeNetworkArgs
@@ -57,6 +57,7 @@ from kindling.kubeadm_config import (
     render_join_config,
     render_kubelet_identity_config,
 )
+from kindling.local_images import containerd_name
 from kindling.spec import ClusterSpec
 
 
@@ -84,48 +85,6 @@ def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
 
 
 # --- what runs in the cluster: the spec as Helm releases ---------------------------------------
-
-
-def _release_asset(base: str, tag: str, file: str) -> str:
-    if base.startswith("file://"):
-        base = base.removeprefix("file://")
-    return f"{base}/{tag}/{file}"
-
-
-def calico_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
-    # Charts come from Calico's GitHub release assets: one place for every
-    # version, where the chart repository has moved three times.
-    tag = version.split("-", 1)[0]
-    return ReleaseSpec(
-        name="calico",
-        chart=_release_asset(base, tag, f"tigera-operator-{version}.tgz"),
-        version=version,
-        namespace="tigera-operator",
-        values={"installation": {"calicoNetwork": {"ipPools": [{"cidr": str(pod_subnet)}]}}},
-    )
-
-
-# Where the chart's init container drops its flannel CNI plugin on nodes that already have one.
-UNUSED_CNI_BIN_DIR = "/opt/cni/flannel-io-bin"
-
-
-def flannel_release(
-    version: str, pod_subnet: ipaddress.IPv4Network, base: str, node_has_flannel_plugin: bool = False
-) -> ReleaseSpec:
-    values: dict[str, Any] = {"podCidr": str(pod_subnet)}
-    if node_has_flannel_plugin:
-        # The release's own CNI plugins (0.8.x, 0.9.x) carry the flannel plugin: keep that one in
-        # /opt/cni/bin, where the chart would otherwise copy flannel-io/cni-plugin's over it.
-        values["flannel"] = {"cniBinDir": UNUSED_CNI_BIN_DIR}
-    return ReleaseSpec(
-        name="flannel",
-        chart=_release_asset(base, version, "flannel.tgz"),
-        version=version,
-        namespace="kube-flannel",
-        values=values,
-        # flannel's pods need host networking and privileges.
-        namespace_labels={"pod-security.kubernetes.io/enforce": "privileged"},
-    )
 
 
 def chart_release(chart: Chart, project_dir: Path) -> ReleaseSpec:
@@ -220,7 +179,7 @@ def restored_worker(
     )
 
 
-def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
+def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: dict[str, str]) -> None:
     snapshot = spec.snapshot
     # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
     image_args = None if snapshot else node_image_args(spec, host.architecture)
@@ -246,9 +205,11 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
         image = NodeImage("node-image", image_args)
         loaded_at_start = preloaded if prebuilt else None
 
+    nodes: list[NodeContainer] = []  # every node, in the order they are made
+
     def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
         control_plane = index < spec.control_planes
-        return NodeContainer(
+        made = NodeContainer(
             name,
             NodeContainerArgs(
                 name=spec.node_names[index],
@@ -267,6 +228,8 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 after=[volumes[index].copied] if volumes else [],
             ),
         )
+        nodes.append(made)
+        return made
 
     # 3. The control-plane node, publishing the API server on one host address; with several, the
     # load balancer publishes it instead, and kubeadm init reaches the API through it.
@@ -332,15 +295,18 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
                 ),
             )
         )
-    # 7. The pod network, then the stack's charts.
+    # 7. Your own images, loaded into every node once it runs, beside the nodes: nothing a node is made of needs them.
+    loads = {containerd_name(image): (image, image_ids[image]) for image in spec.images}
+    loaded = LoadedImages("images", LoadedImagesArgs(loads, nodes, network.network)).loads if loads else {}
+    # 8. The pod network, then the stack's charts (which may run those images).
     addons = ClusterAddons(
         "addons",
         addons_args(spec, project_dir, control_plane.kubeconfig),
         opts=pulumi.ResourceOptions(
-            depends_on=[control_plane.ready, *control_plane_joins, *(join.join for join in joins)]
+            depends_on=[control_plane.ready, *control_plane_joins, *(join.join for join in joins), *loaded.values()]
         ),
     )
-    # 8. The outputs.
+    # 9. The outputs.
     pulumi.export("kubeconfig", control_plane.kubeconfig)
     pulumi.export("apiServer", control_plane.api_server_url)
     pulumi.export("nodes", spec.node_names)
@@ -349,6 +315,8 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path) -> None:
     if snapshot:
         pulumi.export("snapshot", snapshot.name)
     pulumi.export("nodeImage", image.name if image else snapshot.reference(0))
+    if loaded:
+        pulumi.export("images", {reference: image_ids[reference] for reference in spec.images})
     # As the control-plane node reports them, with the Helm releases' chart versions.
     pulumi.export(
         "versions",

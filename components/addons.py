@@ -6,6 +6,7 @@ docker_archive 1.19.1 image); the stack's extra charts follow it.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,51 @@ class ReleaseSpec:
     repo: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
     namespace_labels: dict[str, str] = field(default_factory=dict)
+
+
+# --- the pod networks kindling installs, as Helm releases -----------------------------------------
+
+
+def _release_asset(base: str, tag: str, file: str) -> str:
+    if base.startswith("file://"):
+        base = base.removeprefix("file://")
+    return f"{base}/{tag}/{file}"
+
+
+def calico_release(version: str, pod_subnet: ipaddress.IPv4Network, base: str) -> ReleaseSpec:
+    # Charts come from Calico's GitHub release assets: one place for every
+    # version, where the chart repository has moved three times.
+    tag = version.split("-", 1)[0]
+    return ReleaseSpec(
+        name="calico",
+        chart=_release_asset(base, tag, f"tigera-operator-{version}.tgz"),
+        version=version,
+        namespace="tigera-operator",
+        values={"installation": {"calicoNetwork": {"ipPools": [{"cidr": str(pod_subnet)}]}}},
+    )
+
+
+# Where the chart's init container drops its flannel CNI plugin on nodes that already have one.
+UNUSED_CNI_BIN_DIR = "/opt/cni/flannel-io-bin"
+
+
+def flannel_release(
+    version: str, pod_subnet: ipaddress.IPv4Network, base: str, node_has_flannel_plugin: bool = False
+) -> ReleaseSpec:
+    values: dict[str, Any] = {"podCidr": str(pod_subnet)}
+    if node_has_flannel_plugin:
+        # The release's own CNI plugins (0.8.x, 0.9.x) carry the flannel plugin: keep that one in
+        # /opt/cni/bin, where the chart would otherwise copy flannel-io/cni-plugin's over it.
+        values["flannel"] = {"cniBinDir": UNUSED_CNI_BIN_DIR}
+    return ReleaseSpec(
+        name="flannel",
+        chart=_release_asset(base, version, "flannel.tgz"),
+        version=version,
+        namespace="kube-flannel",
+        values=values,
+        # flannel's pods need host networking and privileges.
+        namespace_labels={"pod-security.kubernetes.io/enforce": "privileged"},
+    )
 
 
 @dataclass

@@ -30,6 +30,7 @@ from pydantic.alias_generators import to_camel
 
 from kindling import catalog
 from kindling.contract import CONTROL_PLANE_COUNTS
+from kindling.local_images import LoadableImage
 from kindling.versions import is_exact_version, parse_release
 
 NAMESPACE = "kindling"
@@ -267,6 +268,7 @@ class StackConfig(_Model):
     preload_images: Annotated[list[PinnedImage], Structured] = Field(
         default_factory=list, description="Local Docker images loaded into every node before kubeadm runs"
     )
+    images: Annotated[list[LoadableImage], Structured] = Field(default_factory=list)
     downloads: Annotated[Downloads, Structured] = Field(default_factory=Downloads)
     keep_build_cache: bool = Field(False, description="Keep the node image's BuildKit cache on destroy")
     snapshot: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(

@@ -42,6 +42,11 @@ INIT_SCRIPT = "kubeadm-init.sh"
 JOIN_SCRIPT = "kubeadm-join.sh"
 CONTROL_PLANE_JOIN_SCRIPT = "kubeadm-join-control-plane.sh"
 KUBECONFIG_SCRIPT = "admin-kubeconfig.sh"
+# The host-side script that loads one local image into running nodes (kindling:images), and the
+# environment variables of its Command that name the image and its id on the Docker engine.
+LOAD_IMAGE_SCRIPT = "images-into-nodes.sh"
+LOADED_IMAGE_VARIABLE = "KINDLING_IMAGE"
+LOADED_IMAGE_ID_VARIABLE = "KINDLING_IMAGE_ID"
 
 # Steps of the control-plane component: its child Commands are named "<component>-<step>".
 INIT_STEP = "init"
@@ -60,6 +65,7 @@ LOAD_BALANCER_TYPE = "kindling:index:ApiServerLoadBalancer"
 ADDONS_TYPE = "kindling:index:ClusterAddons"
 NODE_NETWORK_TYPE = "kindling:index:NodeNetwork"
 PRELOADED_IMAGES_TYPE = "kindling:index:PreloadedImages"
+LOADED_IMAGES_TYPE = "kindling:index:LoadedImages"
 
 # Clusters started from a snapshot (make snapshot, kindling:snapshot): the restore replaces kubeadm init/join.
 RESTORE_SCRIPT = "restore-control-plane.sh"

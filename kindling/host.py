@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pulumi
 
 from kindling.config import SECURITY_MODES, SpecError
 from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
+from kindling.local_images import IMAGES_KEY
 from kindling.spec import ClusterSpec, free_node_subnet
 
 # Docker's names for the engine's architecture -> upstream release files' names for it.
@@ -313,3 +315,31 @@ def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
             "nodeSecurity capabilities on a cgroup v2 host: nodes get only Docker's default devices (a device "
             "cgroup rule cannot be set through pulumi-docker 5.0), so privileged pods that need other devices fail"
         )
+
+
+_IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def local_image_ids(references: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Each kindling:images reference's id on the Docker engine now (``docker image inspect``); raises
+    SpecError naming every one the engine does not have. Never pulls: these are the user's own builds,
+    and a registry's image of the same name is not what they mean."""
+    problems, found = [], {}
+    for index, reference in enumerate(references):
+        shown = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if shown.returncode == 0 and _IMAGE_ID.fullmatch(shown.stdout.strip()):
+            found[reference] = shown.stdout.strip()
+        else:
+            problems.append(
+                f"{IMAGES_KEY}[{index}]: {reference!r} is not an image of this Docker engine; build it "
+                f"(docker build -t {reference} .) or pull it first: it is loaded from the engine, never pulled"
+            )
+    if problems:
+        raise SpecError(problems)
+    return found

@@ -26,6 +26,7 @@ from kindling.config import (
     parse_stack_config,
     raw_stack_config,
 )
+from kindling.local_images import IMAGES_KEY, containerd_name
 from kindling.versions import Version, parse_release
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class ClusterSpec:
     node_security: str
     image_repository: str
     preload_images: tuple[str, ...]
+    # Local images loaded into every running node, each as its own resource (kindling/local_images.py).
+    images: tuple[str, ...]
     downloads: Downloads
     keep_build_cache: bool
     # kindling:snapshot: its name as the stack gives it, then (kindling/snapshots.py) what it holds.
@@ -177,6 +180,22 @@ def cluster_name_problem(name: str, what: str) -> str | None:
     )
 
 
+def _check_images(images: list[str], preloaded: list[str], problems: list[str]) -> None:
+    """Each loaded image once, by the name the nodes give it; and not baked into the node image as well."""
+    seen: dict[str, str] = {}
+    baked = {containerd_name(image) for image in preloaded}
+    for index, image in enumerate(images):
+        name = containerd_name(image)
+        if name in seen:
+            problems.append(f"{IMAGES_KEY}[{index}]: {image!r} is {seen[name]!r} again (both are {name} in the nodes)")
+        elif name in baked:
+            problems.append(
+                f"{IMAGES_KEY}[{index}]: {image!r} is in {NAMESPACE}:preloadImages too; list it in one of them "
+                "(preloadImages: baked into the node image, before kubeadm; images: loaded into running nodes)"
+            )
+        seen.setdefault(name, image)
+
+
 def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) -> ClusterSpec:
     """Cross-key validation and catalog lookup; raises SpecError listing every problem."""
     problems: list[str] = []
@@ -218,6 +237,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
             f"{node_subnet}; allowed: 0 to {room}"
         )
     _check_charts(config.charts, project_dir or Path.cwd(), problems)
+    _check_images(config.images, config.preload_images, problems)
     if problems:
         raise SpecError(problems)
 
@@ -241,6 +261,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         node_security=config.node_security,
         image_repository=config.image_repository,
         preload_images=tuple(config.preload_images),
+        images=tuple(config.images),
         downloads=config.downloads,
         keep_build_cache=config.keep_build_cache,
         snapshot_name=config.snapshot,

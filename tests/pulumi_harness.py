@@ -180,6 +180,11 @@ class _WarningLog:
     info = error = debug
 
 
+def local_image_id(reference: str) -> str:
+    """The id a local image has on the stand-in engine, unless a test gives it another."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
 def run_program(
     stack: str,
     config: dict[str, str],
@@ -187,12 +192,14 @@ def run_program(
     preview: bool = False,
     mocks: pulumi.runtime.Mocks | None = None,
     registered: list[Registration] | None = None,
+    image_ids: dict[str, str] | None = None,
 ) -> Deployment:
     """Run __main__.py for ``stack`` with ``config`` (``kindling:`` keys without the namespace).
 
-    ``docker_host`` None asks the real Docker engine; ``mocks`` replaces the answering mocks
-    (the end-to-end executor performs the resources instead). ``registered`` is filled with what was
-    registered, so a caller sees it even when the program fails.
+    ``docker_host`` None asks the real Docker engine (for the local images of kindling:images too);
+    else the engine holds every local image, with ``image_ids`` or ``local_image_id``. ``mocks``
+    replaces the answering mocks (the end-to-end executor performs the resources instead).
+    ``registered`` is filled with what was registered, so a caller sees it even when the program fails.
     """
     monitor = RecordingMonitor(mocks or KindlingMocks())
     if registered is not None:
@@ -203,12 +210,14 @@ def run_program(
         monitor.mocks, project="kindling", stack=stack, preview=preview, monitor=monitor, logger=log
     )
     pulumi.runtime.set_all_config({f"kindling:{key}": value for key, value in config.items()})
-    original = kindling_host.inspect_docker_host
+    original, original_ids = kindling_host.inspect_docker_host, kindling_host.local_image_ids
     if docker_host is not None:
         kindling_host.inspect_docker_host = lambda *node_and_cluster: docker_host
+        known = image_ids or {}
+        kindling_host.local_image_ids = lambda references: {r: known.get(r) or local_image_id(r) for r in references}
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     finally:
-        kindling_host.inspect_docker_host = original
+        kindling_host.inspect_docker_host, kindling_host.local_image_ids = original, original_ids
     root = settings.get_root_resource()
     return Deployment(registrations=monitor.registrations, outputs=dict(root.outputs), warnings=log.warnings)

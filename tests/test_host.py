@@ -10,6 +10,7 @@ from kindling.host import (
     host_problems,
     host_warnings,
     lacking_capabilities,
+    local_image_ids,
     place_node_network,
     read_inotify_limits,
 )
@@ -84,3 +85,19 @@ def test_low_inotify_limits_are_said_with_the_command_that_raises_them(tmp_path)
         "(inotify_init: too many open files): raise it with sysctl -w fs.inotify.max_user_instances=512"
     ]
     assert host_warnings(host()) == [], "a remote engine's host is not read"
+
+
+def test_each_local_image_is_its_id_on_the_engine_now_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    engine = {"app:dev": "sha256:" + "1" * 64, "tool:2": "sha256:" + "2" * 64}
+    docker = tmp_path / "docker"
+    cases = "".join(f'  "{reference}") echo {image_id} ;;\n' for reference, image_id in engine.items())
+    docker.write_text(f'#!/bin/sh\ncase "$5" in\n{cases}  *) echo "Error: No such image: $5" >&2; exit 1 ;;\nesac\n')
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert local_image_ids(["tool:2", "app:dev"]) == {"tool:2": engine["tool:2"], "app:dev": engine["app:dev"]}
+    with pytest.raises(SpecError) as refused:
+        local_image_ids(["app:dev", "gone:1"])
+    assert refused.value.problems == [
+        "kindling:images[1]: 'gone:1' is not an image of this Docker engine; build it (docker build -t gone:1 .) "
+        "or pull it first: it is loaded from the engine, never pulled"
+    ]

@@ -1,0 +1,74 @@
+#!/bin/sh
+# Node side of images-into-nodes.sh: one image in this node's containerd, in the kubelet's namespace.
+#
+#   image-in-node.sh holds NAME ID    exit 0 when NAME is the image kindling loaded as Docker image ID
+#   image-in-node.sh import NAME ID   import the docker save archive on stdin as NAME (unpacked, so a pod
+#                                     starts from it at once), and mark it as ID
+#   image-in-node.sh remove NAME ID   remove NAME if kindling loaded it, with the id reference CRI made for it
+#
+# NAME is the image's name in containerd (docker.io/library/app:dev). Why a mark: docker save writes a
+# manifest of its own, which containerd's import rewrites, so no digest in the node is Docker's image
+# id. After an import, NAME is labelled kindling.loaded=ID@TARGET, TARGET being the manifest the import
+# gave NAME. NAME holds ID while both agree: a pull or an import by hand moves NAME to another target,
+# and the mark no longer matches; a failed import never leaves a mark on a new target.
+#
+# ctr's flags here are the same from containerd 1.3 to 2.x: import from stdin unpacks into the default
+# snapshotter (the CRI's), `images label` sets one label, and `images ls` prints
+# REF TYPE DIGEST SIZE (two words) PLATFORMS LABELS (k=v,k=v, or -).
+set -eu
+mode=$1
+name=$2
+id=$3
+label=kindling.loaded
+
+images() { ctr --namespace k8s.io images "$@"; }
+
+# "TARGET LABELS" of NAME; nothing when containerd has no image of that name.
+listed() { images ls | awk -v name="$name" '$1 == name { print $3, $NF }'; }
+
+case $mode in
+    holds)
+        # shellcheck disable=SC2046 # two words: the target and the labels
+        set -- $(listed)
+        [ $# -eq 2 ] || exit 1
+        case ",$2," in
+            *",$label=$id@$1,"*) exit 0 ;;
+        esac
+        exit 1
+        ;;
+    import)
+        images import - >/dev/null
+        # shellcheck disable=SC2046
+        set -- $(listed)
+        if [ $# -ne 2 ]; then
+            echo "the archive held no image named $name" >&2
+            exit 1
+        fi
+        images label "$name" "$label=$id@$1" >/dev/null
+        ;;
+    remove)
+        # shellcheck disable=SC2046
+        set -- $(listed)
+        [ $# -eq 2 ] || exit 0 # gone already
+        case ",$2," in
+            *",$label="*) ;;
+            *)
+                echo "$name was not loaded by kindling; left in place" >&2
+                exit 0
+                ;;
+        esac
+        target=$1
+        images rm "$name" >/dev/null
+        # CRI names each image by its id as well (sha256:<config digest>, the same target). That name goes
+        # with the last other one, or containerd would keep the image's content.
+        if [ -z "$(images ls | awk -v target="$target" '$3 == target && $1 !~ /^sha256:/')" ]; then
+            for reference in $(images ls | awk -v target="$target" '$3 == target { print $1 }'); do
+                images rm "$reference" >/dev/null
+            done
+        fi
+        ;;
+    *)
+        echo "usage: image-in-node.sh holds|import|remove NAME ID" >&2
+        exit 2
+        ;;
+esac
