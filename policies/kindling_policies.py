@@ -1,6 +1,6 @@
 """kindling's CrossGuard policies: the mistakes that break or expose a cluster, caught at preview.
 
-Each subject has its module (nodes, kubeadm, credentials, networks, stack), where every policy is
+Each subject has its module (nodes, kubeadm, credentials, networks, stack, images), where every policy is
 declared right under its validator with its enforcement level, severity, what breaks and how to
 fix it. During a preview some values are not known yet (the node image id, a container id in a
 Command's triggers); a policy skips exactly the check that needs such a value. That is safe:
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from policies import credentials, kubeadm, networks, nodes, stack  # noqa: E402
+from policies import credentials, images, kubeadm, networks, nodes, stack  # noqa: E402
 from policies.registry import Severity  # noqa: E402
 
 # In the order the README's table lists them.
@@ -37,6 +37,7 @@ DECLARED = [
     credentials.KUBEADM_CONFIG_WITHOUT_CREDENTIALS,
     stack.HELM_CHART_PINNED,
     stack.NODE_IMAGE_PINNED,
+    images.LOADED_IMAGES_PINNED,
     nodes.NODE_RESTARTS_ON_FAILURE,
     kubeadm.NODE_IMAGE_MATCHES_KUBEADM_CONFIG,
     stack.COMPONENT_VERSION_SKEW,

@@ -28,11 +28,13 @@ AT_INIT = {"name": "kubeadm-init", "parent": contract.CONTROL_PLANE_TYPE}
 AT_KUBECONFIG = {"name": "kubeadm-admin-kubeconfig", "parent": contract.CONTROL_PLANE_TYPE}
 AT_JOIN = {"name": "worker-1-join", "parent": contract.JOIN_TYPE}
 AT_SYSTEMD = {"name": "control-plane-systemd", "parent": contract.NODE_CONTAINER_TYPE}
+AT_LOAD = {"name": "images-docker.io/library/app:dev", "parent": contract.LOADED_IMAGES_TYPE}
 SUBJECTS = {
     "kube-proxy-conntrack-unmanaged": AT_INIT,
     "kubeadm-api-matches-release": AT_INIT,
     "admin-kubeconfig-secret": AT_KUBECONFIG,
     "admin-kubeconfig-not-logged": AT_KUBECONFIG,
+    "loaded-images-pinned": AT_LOAD,
 }
 
 
@@ -135,6 +137,18 @@ KUBECONFIG = {
     "logging": "stderr",
 }
 SYSTEMD = {"create": "/bin/sh -c '...' wait-for-systemd.sh c-control-plane 180"}
+# One of your own images (kindling:images), loaded into running nodes.
+LOAD = {
+    "create": '/bin/sh -c "$KINDLING_SCRIPT" images-into-nodes.sh load c-control-plane c-worker-1',
+    "delete": '/bin/sh -c "$KINDLING_SCRIPT" images-into-nodes.sh remove c-control-plane c-worker-1',
+    "environment": {
+        "KINDLING_SCRIPT": "...",
+        "KINDLING_NODE_SCRIPT": "...",
+        contract.LOADED_IMAGE_VARIABLE: "app:dev",
+        contract.LOADED_IMAGE_ID_VARIABLE: "sha256:" + "1" * 64,
+        "KINDLING_NODE_CONTAINERS": "c-control-plane-id c-worker-1-id",
+    },
+}
 
 
 def documents(text: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from tests.policy_args import UNKNOWN, resource_args, run, stack_args
 from tests.policy_fixtures import (
     AT_INIT,
     AT_KUBECONFIG,
+    AT_LOAD,
     CALICO,
     CAPABILITIES_NODE,
     COMMAND,
@@ -25,6 +26,7 @@ from tests.policy_fixtures import (
     JOIN,
     K8S_PROVIDER,
     KUBECONFIG,
+    LOAD,
     MATCHES,
     NETWORK,
     NETWORKS,
@@ -69,6 +71,7 @@ EXPECTED = {
     "cluster-provider-explicit-kubeconfig": (MANDATORY, Severity.CRITICAL),
     "helm-chart-pinned": (MANDATORY, Severity.MEDIUM),
     "node-image-pinned": (MANDATORY, Severity.MEDIUM),
+    "loaded-images-pinned": (MANDATORY, Severity.MEDIUM),
     "node-restarts-on-failure": (ADVISORY, Severity.LOW),
     "node-image-matches-kubeadm-config": (MANDATORY, Severity.HIGH),
     "component-version-skew": (ADVISORY, Severity.MEDIUM),
@@ -144,6 +147,7 @@ GOOD_RESOURCES = [
     (COMMAND, KUBECONFIG, {"additional_secret_outputs": ["stdout"], **AT_KUBECONFIG}),
     (RELEASE, CALICO, {}),
     (REMOTE_IMAGE, NODE_IMAGE, {}),
+    (COMMAND, LOAD, AT_LOAD),
 ]
 
 
@@ -176,6 +180,7 @@ BAD_RESOURCES = [
     (COMMAND, {k: v for k, v in KUBECONFIG.items() if k != "logging"}),
     (RELEASE, {**CALICO, "version": "latest"}),
     (REMOTE_IMAGE, {**NODE_IMAGE, "name": "kindling/c"}),
+    (COMMAND, changed(changed(LOAD, "environment.KINDLING_IMAGE", "app"), "environment.KINDLING_IMAGE_ID", "x")),
 ]
 
 

@@ -91,6 +91,7 @@ def test_no_policy_fires_on_a_shipped_stack(stack):
         ({"nodeImage": "ctr_kubernetes-v1.19.1-base:v0.1"}, None),
         ({"apiServerPort": "16443", "podSubnet": "10.240.0.0/16"}, None),
         ({"preloadImages": json.dumps(["registry.k8s.io/pause:3.2"]), "workers": "1"}, None),
+        ({"images": json.dumps(["app:dev", "localhost:5000/tool:1"]), "workers": "1"}, None),
     ],
     ids=[
         "capabilities",
@@ -102,6 +103,7 @@ def test_no_policy_fires_on_a_shipped_stack(stack):
         "prebuilt",
         "port",
         "preloaded-images",
+        "loaded-images",
     ],
 )
 def test_no_policy_fires_on_supported_variants(overrides, docker_host):
