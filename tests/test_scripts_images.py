@@ -224,3 +224,14 @@ def test_every_node_needs_its_container(world):
     refused = world.run("load", {"cp": "c1", "worker-1": ""})
     assert refused.returncode == 2
     assert "names 1 containers for 2 nodes" in refused.stderr
+
+
+def test_a_rebuild_leaves_nothing_of_the_image_it_replaces_but_what_another_name_uses(world):
+    rebuilt_id, rebuilt_target = "sha256:" + "2" * 64, "sha256:" + "b" * 64
+    world.engine({"app:dev": (rebuilt_id, NAME, rebuilt_target)})
+    old_cri_name = f"sha256:{'d' * 64} {TARGET} io.cri-containerd.image=managed"
+    world.node("c1", MARKED, old_cri_name)
+    world.node("c2", MARKED, old_cri_name, f"docker.io/library/app:stable {TARGET} -")
+    assert world.run("load", {"cp": "c1", "worker-1": "c2"}, image_id=rebuilt_id).returncode == 0
+    assert world.images("c1") == [f"{NAME} {rebuilt_target} kindling.loaded={rebuilt_id}@{rebuilt_target}"]
+    assert old_cri_name in world.images("c2"), "app:stable still is the old image"

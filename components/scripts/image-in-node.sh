@@ -3,7 +3,7 @@
 #
 #   image-in-node.sh holds NAME ID    exit 0 when NAME is the image kindling loaded as Docker image ID
 #   image-in-node.sh import NAME ID   import the docker save archive on stdin as NAME (unpacked, so a pod
-#                                     starts from it at once), and mark it as ID
+#                                     starts from it at once), mark it as ID, and forget what NAME was before
 #   image-in-node.sh remove NAME ID   remove NAME if kindling loaded it, with the id reference CRI made for it
 #
 # NAME is the image's name in containerd (docker.io/library/app:dev). Why a mark: docker save writes a
@@ -26,6 +26,16 @@ images() { ctr --namespace k8s.io images "$@"; }
 # "TARGET LABELS" of NAME; nothing when containerd has no image of that name.
 listed() { images ls | awk -v name="$name" '$1 == name { print $3, $NF }'; }
 
+# CRI names each image by its id as well (sha256:<config digest>, the same target), and keeps that name
+# when the image's own name moves on. It goes with the last other name of TARGET, or containerd would
+# keep the old image's content for good (the kubelet's image GC is off in kindling's nodes).
+forget() {
+    [ -z "$(images ls | awk -v target="$1" '$3 == target && $1 !~ /^sha256:/')" ] || return 0
+    for reference in $(images ls | awk -v target="$1" '$3 == target { print $1 }'); do
+        images rm "$reference" >/dev/null
+    done
+}
+
 case $mode in
     holds)
         # shellcheck disable=SC2046 # two words: the target and the labels
@@ -37,6 +47,9 @@ case $mode in
         exit 1
         ;;
     import)
+        # shellcheck disable=SC2046
+        set -- $(listed)
+        before=${1:-}
         images import - >/dev/null
         # shellcheck disable=SC2046
         set -- $(listed)
@@ -45,6 +58,8 @@ case $mode in
             exit 1
         fi
         images label "$name" "$label=$id@$1" >/dev/null
+        # A rebuild under the same tag: the image NAME was before is no one's any more.
+        if [ -n "$before" ] && [ "$before" != "$1" ]; then forget "$before"; fi
         ;;
     remove)
         # shellcheck disable=SC2046
@@ -57,15 +72,8 @@ case $mode in
                 exit 0
                 ;;
         esac
-        target=$1
         images rm "$name" >/dev/null
-        # CRI names each image by its id as well (sha256:<config digest>, the same target). That name goes
-        # with the last other one, or containerd would keep the image's content.
-        if [ -z "$(images ls | awk -v target="$target" '$3 == target && $1 !~ /^sha256:/')" ]; then
-            for reference in $(images ls | awk -v target="$target" '$3 == target { print $1 }'); do
-                images rm "$reference" >/dev/null
-            done
-        fi
+        forget "$1"
         ;;
     *)
         echo "usage: image-in-node.sh holds|import|remove NAME ID" >&2
