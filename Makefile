@@ -8,12 +8,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench snapshot snapshot-ls snapshot-rm
+.PHONY: help setup test lint tools up preview kubeconfig load destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench snapshot snapshot-ls snapshot-rm
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
 	@echo "make preview STACK=<stack>  preview it with the policy pack"
 	@echo "make kubeconfig             write ./kubeconfig for the current stack"
+	@echo "make load STACK=<stack> IMAGE=app:dev   local images into every running node now, without an update"
 	@echo "make destroy STACK=<stack>  remove everything the stack created"
 	@echo "make bundle RELEASE=1.19.1 [OUT=dir]   build a catalog release from Go modules, offline"
 	@echo "make bundle-apply RELEASE=1.19.1 STACK=<stack>   point a stack at that bundle"
@@ -70,6 +71,11 @@ kubeconfig: tools
 	@umask 077; $(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp || { rm -f kubeconfig.tmp; exit 1; }
 	@mv kubeconfig.tmp kubeconfig
 	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
+
+# Local images into every node of the running cluster, now, without a Pulumi update (tools/load-image.sh);
+# IMAGE='app:dev other:1' loads several. kindling:images does the same on every up.
+load:
+	@tools/load-image.sh $(STACK) $(IMAGE)
 
 # After the cluster, the stack goes too (KEEP_STACK=1 keeps it), and with it the encryption salt that
 # pulumi stack init wrote into the stack file, unless the file holds secrets that need it.

@@ -10,6 +10,7 @@ import pytest
 
 from components.shell import SCRIPTS
 from kindling.local_images import containerd_name
+from tests.support import ROOT
 
 ID, TARGET = "sha256:" + "1" * 64, "sha256:" + "a" * 64
 NAME = "docker.io/library/app:dev"
@@ -25,6 +26,9 @@ case $1 in
     echo "save $2" >> "$W/log"
     awk -v r="$2" '$1 == r { print $3, $4 }' "$W/engine"
     head -c PADDING /dev/zero ;;
+  ps)  # ps --no-trunc --filter label=kindling.cluster=STACK --format '{{.ID}} {{.Names}} {{.Label ...}}'
+    echo "$*" >> "$W/log"
+    cat "$W/ps" ;;
   container)  # container inspect --format {{.State.Running}} CONTAINER
     if [ -d "$W/nodes/$5" ]; then echo true; else echo "Error: No such container: $5" >&2; exit 1; fi ;;
   exec)  # exec -i CONTAINER /bin/sh -c SCRIPT image-in-node.sh MODE NAME ID
@@ -224,6 +228,49 @@ def test_every_node_needs_its_container(world):
     refused = world.run("load", {"cp": "c1", "worker-1": ""})
     assert refused.returncode == 2
     assert "names 1 containers for 2 nodes" in refused.stderr
+
+
+# --- make load: tools/load-image.sh ---------------------------------------------------------------------
+
+
+def make_load(world: World, *arguments: str):
+    env = {"PATH": f"{world.root / 'bin'}:/usr/bin:/bin", "WORLD": str(world.root)}
+    tool = ROOT / "tools" / "load-image.sh"
+    return subprocess.run([str(tool), *arguments], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_make_load_streams_each_image_into_every_node_of_the_stack_but_its_load_balancer(world):
+    world.engine({"app:dev": (ID, NAME, TARGET), "tool:1": ("sha256:" + "2" * 64, "docker.io/library/tool:1", TARGET)})
+    (world.root / "ps").write_text("c1 s-control-plane control-plane\nc2 s-worker-1 worker\nc9 s-lb load-balancer\n")
+    world.node("c1")
+    world.node("c2", MARKED)
+    loaded = make_load(world, "s", "app:dev", "tool:1")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "ps --no-trunc --filter label=kindling.cluster=s" in world.log()[0]
+    assert [line for line in world.log() if line.startswith("save")] == ["save app:dev", "save tool:1"]
+    assert world.images("c1")[0] == MARKED
+    assert loaded.stdout.splitlines()[:2] == [
+        f"s-worker-1: holds app:dev ({ID}) already",
+        f"s-control-plane: loaded app:dev ({ID})",
+    ]
+    assert "c9" not in (world.root / "log").read_text(), "the load balancer is no node"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (("s",), "usage: make load STACK=<stack> IMAGE="),
+        (("s", "gone:1"), "gone:1 is not an image of this Docker engine"),
+        (("t", "app:dev"), "no node of stack t is running"),
+        (("s", "app@sha256:" + "a" * 64), "names a digest"),
+    ],
+)
+def test_make_load_says_what_is_wrong_before_loading_anything(world, arguments, said):
+    (world.root / "ps").write_text("c1 s-control-plane control-plane\n" if arguments[0] == "s" else "")
+    world.node("c1")
+    refused = make_load(world, *arguments)
+    assert refused.returncode != 0 and said in refused.stderr
+    assert world.images("c1") == []
 
 
 def test_a_rebuild_leaves_nothing_of_the_image_it_replaces_but_what_another_name_uses(world):
