@@ -13,7 +13,7 @@ PULUMI ?= pulumi
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
 	@echo "make preview STACK=<stack>  preview it with the policy pack"
-	@echo "make kubeconfig             write ./kubeconfig for the current stack"
+	@echo "make kubeconfig [MERGE=1]   write ./kubeconfig for the current stack (MERGE=1: also a context <stack> in ~/.kube/config)"
 	@echo "make load STACK=<stack> IMAGE=app:dev   local images into every running node now, without an update"
 	@echo "make destroy STACK=<stack>  remove everything the stack created"
 	@echo "make bundle RELEASE=1.19.1 [OUT=dir]   build a catalog release from Go modules, offline"
@@ -67,10 +67,14 @@ preview: tools setup
 	$(select_stack)
 	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
 
-kubeconfig: tools
+# MERGE=1 also adds the cluster to $(KUBE_CONFIG) as a context named after the stack (as kind does); make destroy
+# removes it again (tools/kubeconfig_context.py).
+KUBE_CONFIG ?= $(HOME)/.kube/config
+kubeconfig: tools $(if $(MERGE),setup)
 	@umask 077; $(PULUMI) stack output kubeconfig --show-secrets --stack $(STACK) > kubeconfig.tmp || { rm -f kubeconfig.tmp; exit 1; }
 	@mv kubeconfig.tmp kubeconfig
 	@echo "wrote ./kubeconfig: export KUBECONFIG=$$PWD/kubeconfig"
+	$(if $(MERGE),@$(BIN)/python tools/kubeconfig_context.py merge $(STACK) kubeconfig $(KUBE_CONFIG))
 
 # Local images into every node of the running cluster, now, without a Pulumi update (tools/load-image.sh);
 # IMAGE='app:dev other:1' loads several. kindling:images does the same on every up.
@@ -79,8 +83,9 @@ load:
 
 # After the cluster, the stack goes too (KEEP_STACK=1 keeps it), and with it the encryption salt that
 # pulumi stack init wrote into the stack file, unless the file holds secrets that need it.
-destroy: tools
+destroy: tools setup
 	$(PULUMI) destroy --stack $(STACK) $(ARGS)
+	@$(BIN)/python tools/kubeconfig_context.py remove $(STACK) $(KUBE_CONFIG)
 	@if [ -z "$(KEEP_STACK)" ]; then \
 		$(PULUMI) stack rm --stack $(STACK) --preserve-config --yes && \
 		{ grep -q 'secure:' stacks/Pulumi.$(STACK).yaml || sed -i '/^encryptionsalt: /d' stacks/Pulumi.$(STACK).yaml; }; \
