@@ -4,12 +4,18 @@
 # kindling:images and make load). KINDLING_NODE_CONTAINERS holds the nodes' container ids, in the same
 # order: the containers meant, not whatever runs under a node's name by then.
 #
-#   images-into-nodes.sh load NODE...     one docker save, streamed at once to every node that does not
-#                                          hold that image id yet; the others are only looked at
+#   images-into-nodes.sh load NODE...     one docker save, read at once by every node that does not hold
+#                                          that image id yet; the others are only looked at
 #   images-into-nodes.sh remove NODE...   the image out of every node, still running, that kindling loaded it into
 #
 # The node-side half, image-in-node.sh, arrives in KINDLING_NODE_SCRIPT; it says what "holds" means.
 # Prints one line per node; a node that fails is named on stderr with what its import said.
+#
+# Why docker save writes a file ($TMPDIR, the image's size, removed at the end) that every node reads
+# at its own pace, and not a pipe through tee: each import syncs every blob to disk as it lands, and
+# tee waits for the slowest reader at every write, so the nodes' syncs queue up one behind the other.
+# Measured with four containerds, a 200 MB image: 19-23 s through tee, 13-14 s node after node, 7-9 s
+# from one file.
 set -eu
 mode=$1
 shift
@@ -64,27 +70,27 @@ load() {
     done
     wait
     need=""
-    n=0
     for node in "$@"; do
-        n=$((n + 1))
         if [ -e "$work/$node.held" ]; then
             echo "$node: holds $image ($id) already"
         else
             need="$need $node"
-            # Every import reads its own named pipe; tee copies the one docker save stream into all of them.
-            mkfifo "$work/$node.fifo"
-            in_node "$n" import <"$work/$node.fifo" >"$work/$node.out" 2>&1 &
-            echo $! >"$work/$node.pid"
         fi
     done
     [ -n "$need" ] || return 0
-    fifos=""
-    for node in $need; do
-        fifos="$fifos $work/$node.fifo"
+    if ! docker save -o "$work/image.tar" "$image" 2>"$work/save.err"; then
+        echo "docker save $image failed: $(cat "$work/save.err")" >&2
+        return 1
+    fi
+    same_image
+    n=0
+    for node in "$@"; do
+        n=$((n + 1))
+        if [ ! -e "$work/$node.held" ]; then
+            in_node "$n" import <"$work/image.tar" >"$work/$node.out" 2>&1 &
+            echo $! >"$work/$node.pid"
+        fi
     done
-    # shellcheck disable=SC2086 # one pipe a word
-    # A node whose import stops early ends the stream for all (tee dies): each says so below.
-    { docker save "$image" 2>"$work/save.err" || echo "$?" >"$work/save.failed"; } | tee $fifos >/dev/null || :
     failed=0
     for node in $need; do
         if wait "$(cat "$work/$node.pid")"; then
@@ -94,11 +100,7 @@ load() {
             failed=1
         fi
     done
-    if [ -e "$work/save.failed" ]; then
-        echo "docker save $image failed: $(cat "$work/save.err")" >&2
-        failed=1
-    fi
-    [ "$failed" = 0 ] && same_image
+    return "$failed"
 }
 
 remove() {
