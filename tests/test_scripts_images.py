@@ -35,7 +35,7 @@ case $1 in
     shift 3
     if [ ! -d "$W/nodes/$container" ]; then echo "Error: No such container: $container" >&2; exit 1; fi
     echo "exec $container $5 $6 $7" >> "$W/log"
-    NODE="$W/nodes/$container" exec "$@" ;;
+    NODE="$W/nodes/$container" TMPDIR="$W/nodes/$container/tmp" exec "$@" ;;
 esac
 """.replace("PADDING", str(PADDING))
 
@@ -51,11 +51,12 @@ case $1 in
     while read -r name target labels; do
       echo "$name application/vnd.docker.distribution.manifest.v2+json $target 72.9 MiB linux/amd64 $labels"
     done < "$db" ;;
-  import)
-    [ "$2" = - ] || exit 2
-    read -r name target
-    size=$(wc -c)
+  import)  # import FILE: a regular file, read whole
+    [ -f "$2" ] || { echo "ctr: import wants an archive file, not $2" >&2; exit 2; }
+    read -r name target < "$2"
+    size=$(wc -c < "$2")
     [ "$size" -ge PADDING ] || { echo "ctr: unexpected EOF ($size bytes)" >&2; exit 1; }
+    ls "$TMPDIR" >> "$NODE/seen-during-import"
     [ ! -e "$NODE/fail-import" ] || { echo "ctr: failed to unpack" >&2; exit 1; }
     echo "import $(basename "$NODE")" >> "$WORLD/log"
     # containerd updates only an existing image's target: its labels stay.
@@ -93,7 +94,7 @@ class World:
         (self.root / "engine").write_text("".join(f"{r} {i} {n} {t}\n" for r, (i, n, t) in images.items()))
 
     def node(self, container: str, *records: str) -> Path:
-        (self.root / "nodes" / container).mkdir(exist_ok=True)
+        (self.root / "nodes" / container / "tmp").mkdir(parents=True, exist_ok=True)
         (self.root / "nodes" / container / "images").write_text("".join(f"{r}\n" for r in records))
         return self.root / "nodes" / container
 
@@ -189,6 +190,18 @@ def test_a_node_whose_import_fails_fails_the_load_and_is_named(world):
     assert "worker-1: loading app:dev failed: ctr: failed to unpack" in loaded.stderr
     assert world.images("c1") == world.images("c3") == [MARKED], "the others have it"
     assert world.images("c2") == [], "no mark without the image"
+
+
+def test_each_node_imports_from_a_file_of_its_own_that_goes_whatever_the_import_did(world):
+    for container in NODES.values():
+        world.node(container)
+    (world.root / "nodes" / "c2" / "fail-import").touch()
+    world.run("load", NODES)
+    for container in NODES.values():
+        node = world.root / "nodes" / container
+        (seen,) = (node / "seen-during-import").read_text().split()
+        assert seen.startswith("kindling-image."), "the archive lies in the node's temporary directory"
+        assert list((node / "tmp").iterdir()) == [], f"{container}: nothing left, failed or not"
 
 
 def test_remove_takes_out_what_kindling_loaded_with_cri_s_name_for_it(world):
