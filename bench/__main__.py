@@ -133,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             figures["destroy_1_plus_3"] = [s for s in [timed(up.destroy)] if s]
         report(stack, release, engine, figures, args.json)
-        shutil.rmtree(work, ignore_errors=True)
+        contenders = ("load_by_hand", "load_make", "load_up") if engine else ("load_by_hand", "load_make")
+        if any(len(figures.get(key, [])) < args.rounds for key in contenders):
+            say(f"not every round succeeded: kept {work} (bench.log: what up said)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
         return 0
     floor_dir = work / "floor"
     prepare_floor(name, work, floor_dir, bundle)
@@ -207,6 +211,7 @@ def report(stack: str, release: str, engine: bool, figures: dict[str, list[float
         "load_make": "a 200 MB image into 1+3 nodes: make load",
         "load_up": "a 200 MB image into 1+3 nodes: up adding it to kindling:images",
         "load_again": "make load again, every node holding it",
+        "up_unchanged": "up again, every node holding it (Pulumi's own part of the up above)",
     }
     print(f"\n| {stack} ({'real engine' if engine else 'executor'}) | median (min-max) |\n|---|---|")
     for key, label in labels.items():

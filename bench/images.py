@@ -4,7 +4,8 @@ Three contenders, each from nothing in every node, alternately (the order revers
 - by hand (bench/load-by-hand.sh): docker save piped into each node's ctr import, node after node;
 - make load (tools/load-image.sh): one docker save, read by every node at once;
 - an up that adds it to kindling:images (the same streaming, plus the program and the engine).
-And make load again once every node holds it: a look per node, nothing streamed.
+And make load again once every node holds it (a look per node, nothing streamed), and an up again
+with the image in place (nothing to load: what Pulumi itself costs of the up figure).
 The image is random bytes (nothing compresses or is shared with what the nodes hold), in one layer.
 """
 
@@ -60,7 +61,12 @@ def clear(nodes: list[str], image_id: str) -> None:
 
 
 def succeeded(command: list[str]) -> bool:
-    return subprocess.run(command, cwd=ROOT, capture_output=True).returncode == 0
+    """Whether ``command`` succeeded; if not, what it said, so that a failed figure has its reason."""
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        said = " / ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        print(f"bench: {' '.join(command[:3])} ... failed ({done.returncode}): {said}", flush=True)
+    return done.returncode == 0
 
 
 def measure(stack: str, nodes: list[str], rounds: int, up_with: Callable[[list[str]], bool]) -> dict[str, list[float]]:
@@ -72,7 +78,7 @@ def measure(stack: str, nodes: list[str], rounds: int, up_with: Callable[[list[s
         ("load_make", lambda: succeeded([str(ROOT / "tools" / "load-image.sh"), stack, IMAGE])),
         ("load_up", lambda: up_with([IMAGE])),
     ]
-    figures: dict[str, list[float]] = {key: [] for key, _ in contenders} | {"load_again": []}
+    figures: dict[str, list[float]] = {key: [] for key, _ in contenders} | {"load_again": [], "up_unchanged": []}
     try:
         for round_ in range(rounds):
             for key, action in contenders if round_ % 2 == 0 else contenders[::-1]:
@@ -87,6 +93,11 @@ def measure(stack: str, nodes: list[str], rounds: int, up_with: Callable[[list[s
                     started = time.monotonic()
                     if succeeded([str(ROOT / "tools" / "load-image.sh"), stack, IMAGE]):
                         figures["load_again"].append(time.monotonic() - started)
+                if key == "load_up" and done:
+                    # What up costs with nothing to load: Pulumi's part of the figure above.
+                    started = time.monotonic()
+                    if up_with([IMAGE]):
+                        figures["up_unchanged"].append(time.monotonic() - started)
                 if key == "load_up":
                     up_with([])  # the load goes again, so that the next up creates it anew
     finally:
