@@ -8,11 +8,19 @@ rebuilt under the same tag has a new id, and that is what makes the next ``up`` 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator
 
 IMAGES_KEY = "kindling:images"
+
+# Docker's reference grammar (distribution/reference), tagged: [registry[:port]/]path:tag, the path in
+# lowercase. Checked here so that a name Docker would refuse is said to be one, not "not on the engine".
+_DOMAIN_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = rf"{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?"
+_TAGGED = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}")
 
 
 def loadable_reference(value: str) -> str:
@@ -27,6 +35,11 @@ def loadable_reference(value: str) -> str:
         raise ValueError(
             f"{value!r} has {'no tag' if ':' not in last else 'the latest tag'}; give a tag such as app:dev: a pod "
             "pulls an image tagged latest (or untagged) from its registry by default, never taking the node's copy"
+        )
+    if not _TAGGED.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an image reference Docker accepts: name:tag, the name in lowercase "
+            "(app:dev, me/app:1, registry.local:5000/team/app:1.2)"
         )
     return value
 

@@ -134,6 +134,9 @@ def refusal(images: list[str], **config: str) -> list[str]:
         ("localhost:5000/app", "has no tag"),
         ("app@sha256:" + "a" * 64, "names a digest"),
         ("app:dev@sha256:" + "a" * 64, "names a digest"),
+        ("App:dev", "is not an image reference Docker accepts"),
+        ("my app:dev", "is not an image reference Docker accepts"),
+        ("app\x00:dev", "is not an image reference Docker accepts"),
     ],
 )
 def test_an_image_a_pod_would_not_take_from_the_node_is_refused(image, why):
