@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -75,3 +76,12 @@ def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
 
 def documents_by_kind(text: str) -> dict[str, dict[str, Any]]:
     return {doc["kind"]: doc for doc in yaml.safe_load_all(text) if doc}
+
+
+def commands_first_on_path(monkeypatch, bin_dir: Path, scripts: dict[str, str]) -> None:
+    """Stand-in commands (``{"docker": script text}``) found before the real ones for the rest of a test."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")

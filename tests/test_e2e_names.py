@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 import sys
 import textwrap
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 import yaml
 
 from tests.e2e import checks, run
+from tests.support import commands_first_on_path
 
 # A Docker CLI that knows one cluster, k8s-1-19-1: two node containers, its network, and one
 # anonymous volume; it logs every call so that a test can see nothing else was asked of it.
@@ -41,15 +40,10 @@ FAKE_DOCKER = textwrap.dedent(
 
 @pytest.fixture
 def docker_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text(FAKE_DOCKER.format(python=sys.executable))
-    docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
     log = tmp_path / "docker.log"
     log.touch()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_DOCKER_LOG", str(log))
+    commands_first_on_path(monkeypatch, tmp_path / "bin", {"docker": FAKE_DOCKER.format(python=sys.executable)})
     return log
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import stat
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import recover
+
+from tests.support import commands_first_on_path
 
 CONTAINER_OWNED = "a" * 64
 CONTAINER_STRAY = "b" * 64
@@ -56,15 +57,10 @@ FAKE_DOCKER = textwrap.dedent(
 
 @pytest.fixture
 def docker_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text(FAKE_DOCKER)
-    docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
     log = tmp_path / "docker.log"
     log.touch()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_DOCKER_LOG", str(log))
+    commands_first_on_path(monkeypatch, tmp_path / "bin", {"docker": FAKE_DOCKER})
     return log
 
 
@@ -165,18 +161,14 @@ def test_a_lock_whose_update_may_still_run_is_left_alone(
 
 
 def test_provider_plugins_whose_pulumi_is_gone_are_found_and_no_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     plugins = "/home/u/.pulumi/plugins/resource-docker-v5.0.0/pulumi-resource-docker"
-    (bin_dir / "ps").write_text(
+    ps = (
         "#!/bin/sh\n"
         f"echo '  2636     1 {plugins} 127.0.0.1:34097'\n"  # its engine no longer listens: orphaned
         f"echo '  2700     1 {plugins} 127.0.0.1:40000'\n"  # its engine listens: someone's update
         f"echo '  2800  2799 {plugins} 127.0.0.1:34097'\n"  # its pulumi is its parent, alive
         "echo '  2900     1 /usr/bin/dockerd -H fd://'\n"
     )
-    (bin_dir / "ss").write_text("#!/bin/sh\necho 'LISTEN 0 4096 127.0.0.1:40000 0.0.0.0:*'\n")
-    for tool in ("ps", "ss"):
-        (bin_dir / tool).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    ss = "#!/bin/sh\necho 'LISTEN 0 4096 127.0.0.1:40000 0.0.0.0:*'\n"
+    commands_first_on_path(monkeypatch, tmp_path / "bin", {"ps": ps, "ss": ss})
     assert recover.orphaned_plugins() == [(2636, "pulumi-resource-docker")]

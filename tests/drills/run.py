@@ -20,7 +20,6 @@ import argparse
 import base64
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from bundle.__main__ import default_out
 from tests.drills import leaks
 from tests.e2e import checks
 from tests.e2e.checks import Report
-from tests.e2e.run import ROOT, Bringup, prepare, real_engine_plugins, say, toolchain_env
+from tests.e2e.run import ROOT, Bringup, prepare, real_engine_plugins, say, tear_down, toolchain_env
 
 # Where to kill `up`: the line the engine prints when the step starts, and how long after it.
 KILL_POINTS = (
@@ -136,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with leaks.ProcessSampler() as processes:
             for where, marker, delay in KILL_POINTS:
-                step = time.monotonic()
                 missed = up_killed_at(marker, delay, name, work, env, log)
                 if not report.check(f"up killed {where}", not missed, missed):
                     break
@@ -198,19 +196,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             say(f"kept: {work}; tear it down with: .venv/bin/python -m tests.e2e.run {stack} --destroy {work}")
         else:
-            step = time.monotonic()
-            recorded = up.recorded_build_cache()
-            volumes = checks.cluster_volumes(name)
-            report.check("destroy", up.destroy(), f"see {log}")
-            report.time("destroy", time.monotonic() - step)
-            checks.residue(report, name, work, recorded, volumes)
-            if report.failed:
-                say(
-                    f"kept {work} for a look at what failed (drills.log); if anything of {name} is left: "
-                    f"make recover, or .venv/bin/python -m tests.e2e.run {stack} --destroy {work}"
-                )
-            else:
-                shutil.rmtree(work, ignore_errors=True)
+            tear_down(
+                report,
+                up,
+                work,
+                f"kept {work} for a look at what failed (drills.log); if anything of {name} is left: "
+                f"make recover, or .venv/bin/python -m tests.e2e.run {stack} --destroy {work}",
+            )
     report.time("total", time.monotonic() - started)
     return report.close()
 

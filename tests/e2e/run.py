@@ -223,18 +223,23 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
         if args.keep:
             say(f"kept: {work}; tear it down with: .venv/bin/python -m tests.e2e.run {stack} --destroy {work}")
         else:
-            step = time.monotonic()
-            recorded = up.recorded_build_cache()
-            volumes = checks.cluster_volumes(name)
-            report.check("destroy", up.destroy(), f"see {log}")
-            report.time("destroy", time.monotonic() - step)
-            checks.residue(report, name, work, recorded, volumes)
-            if report.failed:
-                say(f"kept {work} for a look at what failed (e2e.log)")
-            else:
-                shutil.rmtree(work, ignore_errors=True)
+            tear_down(report, up, work, f"kept {work} for a look at what failed (e2e.log)")
     report.time("total", time.monotonic() - started)
     return report.close()
+
+
+def tear_down(report: Report, up: Bringup, work: Path, when_failed: str) -> None:
+    """Destroy, check that nothing of the cluster is left, and drop the throwaway tree unless a check failed."""
+    step = time.monotonic()
+    recorded = up.recorded_build_cache()
+    volumes = checks.cluster_volumes(up.stack)
+    report.check("destroy", up.destroy(), f"see {up.log}")
+    report.time("destroy", time.monotonic() - step)
+    checks.residue(report, up.stack, work, recorded, volumes)
+    if report.failed:
+        say(when_failed)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def destroy_kept(work: Path) -> int:
@@ -244,12 +249,7 @@ def destroy_kept(work: Path) -> int:
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=run["passphrase"])
     report = Report()
     up = Bringup(name, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
-    recorded = up.recorded_build_cache()
-    volumes = checks.cluster_volumes(name)
-    report.check("destroy", up.destroy(), f"see {work / 'e2e.log'}")
-    checks.residue(report, name, work, recorded, volumes)
-    if not report.failed:
-        shutil.rmtree(work, ignore_errors=True)
+    tear_down(report, up, work, f"kept {work} for a look at what failed (e2e.log)")
     return report.close()
 
 
