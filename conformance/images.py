@@ -258,6 +258,29 @@ RECIPES: dict[str, Recipe] = {
 }
 # Images of the release's bundle the suite names too (maybe under another registry): the same image.
 FROM_BUNDLE = ("etcd", "pause")
+
+# How each image built here differs from upstream's (the README's "Conformance" section lists them).
+SUBSTITUTES: dict[str, str] = {
+    "agnhost": "the release tree's own agnhost (whose VERSION may be newer than the tag the suite asks for) on the "
+    "Debian base instead of Alpine, with Debian's bind9-dnsutils, curl, netcat-openbsd, iproute2, iperf and bash "
+    "for Alpine's, GNU wget for busybox's, and the bundle's CoreDNS as /coredns instead of CoreDNS 1.6.2",
+    "busybox": "Debian's busybox-static (1.35), every applet linked into /bin of an otherwise empty image, "
+    "instead of Docker Hub's busybox",
+    "httpd": "Debian's Apache 2.4 on port 80, serving /usr/local/apache2/htdocs, started by httpd-foreground, "
+    "instead of the Alpine httpd image",
+    "jessie-dnsutils": "Debian bookworm's bind9-dnsutils (dig, nslookup) instead of Debian jessie's dnsutils, "
+    "and the bundle's CoreDNS as /coredns",
+    "kitten": "the tree's kitten page and data.json served by this run's agnhost (test-webserver), as the tree's "
+    "Dockerfile builds it",
+    "nautilus": "the tree's nautilus page and data.json served by this run's agnhost (test-webserver), as the "
+    "tree's Dockerfile builds it",
+    "nginx": "Debian's nginx (1.22) on port 80, serving /usr/share/nginx/html, instead of Alpine's nginx",
+    "nonewprivs": "the tree's nnp, setuid, on the Debian base instead of Alpine",
+    "nonroot": "the Debian base with USER 1234 instead of debian-base",
+    "sample-apiserver": "k8s.io/sample-apiserver at the version its tag names (1.17: v0.17.0, 1.29.2: v0.29.2), "
+    "built with this machine's Go (reflect2 1.0.2 where the module has an older one), on the Debian base instead "
+    "of Alpine",
+}
 # Registries the suite names on purpose to see a pull fail (no credentials, no such host): never built.
 PULL_FAILS_ON_PURPOSE = (
     "gcr.io/authenticated-image-pulling/",

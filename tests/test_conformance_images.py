@@ -98,3 +98,13 @@ def test_a_build_is_keyed_by_every_image_it_starts_from_but_its_own_stages():
 def test_an_image_the_bundle_lacks_is_named(tmp_path):
     with pytest.raises(images.BuildError, match="no coredns image"):
         images.bundle_image(images.Context(None, "b", (), (), tmp_path, tmp_path), "coredns")
+
+
+def test_every_image_built_here_says_how_it_differs_from_upstreams_and_the_readme_lists_it():
+    from tests.support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    assert set(images.SUBSTITUTES) == set(images.RECIPES)
+    section = readme.split("## Conformance", 1)[-1]
+    for name in images.RECIPES:
+        assert f"| {name} |" in section, f"the README's Conformance section does not list the {name} image"
