@@ -58,7 +58,14 @@ def ginkgo_command(suite: Suite, focus: str, nodes: int, report_dir: Path, kubec
     if suite.ginkgo_major == 1:
         runner = [str(suite.ginkgo), f"-nodes={nodes}", "-noColor", "-timeout=24h", f"-focus={focus}"]
     else:
-        runner = [str(suite.ginkgo), f"--procs={nodes}", "--no-color", "--timeout=24h", f"--focus={focus}"]
+        runner = [
+            str(suite.ginkgo),
+            f"--procs={nodes}",
+            "--no-color",
+            "--silence-skips",
+            "--timeout=24h",
+            f"--focus={focus}",
+        ]
     e2e_flags = [
         f"--kubeconfig={kubeconfig}",
         "--provider=skeleton",
