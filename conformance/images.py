@@ -160,14 +160,19 @@ def agnhost_site(name: str) -> Recipe:
 
 
 def busybox(context: Context, reference: str) -> docker_images.ImageRecipe:
-    """busybox as upstream's image holds it: the one binary, every applet linked in /bin, nothing else."""
+    """busybox as upstream's image holds it: the one binary, every applet linked in /bin, nothing else; but
+    ``sh`` is a static bash. Debian builds busybox's ash so that it drops environment variables whose names
+    are no shell identifiers (``data-1``) before it runs a command, and 1.34's conformance tests read them
+    with ``sh -c env`` (KEP 4369): bash passes them on, as the suite's own busybox image does."""
     dockerfile = "\n".join(
         [
             f"FROM {context.base} AS debian",
-            apt_install("busybox-static"),
+            apt_install("busybox-static", "bash-static"),
             "FROM scratch",
             "COPY --from=debian /bin/busybox /bin/busybox",
+            "COPY --from=debian /bin/bash-static /bin/bash",
             'RUN ["/bin/busybox", "--install", "/bin"]',
+            'RUN ["/bin/busybox", "ln", "-sf", "bash", "/bin/sh"]',
             'RUN ["/bin/mkdir", "-p", "-m", "1777", "/tmp"]',
             'RUN ["/bin/mkdir", "-p", "/root", "/home", "/var/www", "/usr/bin", "/usr/sbin", "/sbin"]',
             "COPY passwd /etc/passwd",
@@ -176,7 +181,7 @@ def busybox(context: Context, reference: str) -> docker_images.ImageRecipe:
         ]
     )
     files = {"passwd": FILES / "busybox-passwd", "group": FILES / "busybox-group"}
-    return docker_images.ImageRecipe(reference, dockerfile + "\n", files, "Debian busybox-static")
+    return docker_images.ImageRecipe(reference, dockerfile + "\n", files, "Debian busybox-static, bash-static")
 
 
 def nginx(context: Context, reference: str) -> docker_images.ImageRecipe:
@@ -265,7 +270,8 @@ SUBSTITUTES: dict[str, str] = {
     "Debian base instead of Alpine, with Debian's bind9-dnsutils, curl, netcat-openbsd, iproute2, iperf and bash "
     "for Alpine's, GNU wget for busybox's, and the bundle's CoreDNS as /coredns instead of CoreDNS 1.6.2",
     "busybox": "Debian's busybox-static (1.35), every applet linked into /bin of an otherwise empty image, "
-    "instead of Docker Hub's busybox",
+    "instead of Docker Hub's busybox; but sh is Debian's bash-static: Debian's busybox sh drops environment "
+    "variables whose names are no shell identifiers, which 1.34's tests read with sh -c env",
     "httpd": "Debian's Apache 2.4 on port 80, serving /usr/local/apache2/htdocs, started by httpd-foreground, "
     "instead of the Alpine httpd image",
     "jessie-dnsutils": "Debian bookworm's bind9-dnsutils (dig, nslookup) instead of Debian jessie's dnsutils, "
