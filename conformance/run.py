@@ -1,12 +1,15 @@
 """make conformance STACK=k8s-1-19-1: the release's conformance suite against a kindling cluster.
 
-    python -m conformance STACK [--serial] [--focus REGEX] [--nodes N] [--keep] [--executor]
+    python -m conformance STACK [--serial] [--focus REGEX] [--nodes N] [--name NAME] [--keep] [--executor]
 
 1. Builds (or reuses) the release's e2e.test and ginkgo from the module its bundle is built
    from, with the same Go (conformance/suite.py), and every image the conformance tests run,
    under the names the suite asks for (conformance/images.py).
-2. Brings the stack up from its bundle as make e2e does (tests/e2e/run.py), with two workers
-   and the test images preloaded into the nodes.
+2. Checks the release's bundle as make e2e does (bundle build: nothing rebuilt when it is current,
+   its images back in Docker when something removed them), and brings the stack up from it
+   through tests/e2e/run.py, as a cluster of its own name (conf-STACK unless --name says
+   otherwise, so that it runs beside the stack's own cluster), with two workers and the test
+   images preloaded into the nodes. It refuses a name a cluster on the engine already has.
 3. Runs the chosen tests with ginkgo: by default every conformance test of the release's list
    but [Serial] and [Disruptive] ones, in parallel (--nodes, default one process per core);
    --serial adds those, run afterwards in one process; --focus narrows. Tests of
@@ -44,9 +47,11 @@ from tests.e2e.run import Bringup, prepare, real_engine_plugins, set_config, too
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2  # kind's CI shape: one control plane and two workers
-# Teardown checks of the whole Docker host, not of this stack alone: another stack's image build or volume
-# made meanwhile shows up there too. They are printed by the check, and make e2e holds them.
-HOST_WIDE = ("no volume left", "no build cache left")
+
+
+def cluster_name(stack: str) -> str:
+    """The conformance cluster's default name: its own, beside the stack's (e.g. conf-k8s-1-34-0)."""
+    return f"conf-{stack}"
 
 
 def say(message: str) -> None:
@@ -121,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serial", action="store_true", help="add the [Serial] and [Disruptive] tests")
     parser.add_argument("--focus", metavar="REGEX", help="only the conformance tests whose names match")
     parser.add_argument("--nodes", type=int, default=os.cpu_count() or 2, help="parallel ginkgo processes")
+    parser.add_argument(
+        "--name", type=checks.cluster_name, help="the cluster's name (default: conf-STACK, beside the stack's own)"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the cluster up (tests/e2e/run.py --destroy)")
     parser.add_argument("--executor", action="store_true", help="the e2e executor even where the plugins exist")
     args = parser.parse_args(argv)
@@ -130,12 +138,24 @@ def main(argv: list[str] | None = None) -> int:
         say(f"no stack file {stack_file.relative_to(ROOT)}")
         return 2
     release = str(yaml.safe_load(stack_file.read_text())["config"]["kindling:kubernetesVersion"])
-    bundle = default_out(release)
-    if not (bundle / "manifest.json").is_file():
-        say(f"no bundle for Kubernetes {release} in {bundle}: make bundle RELEASE={release} first")
+    name = args.name or cluster_name(stack)
+    taken = checks.cluster_on_engine(name)
+    if taken:
+        # Someone else's cluster, or one a kept run left: neither run beside it nor tear it down.
+        say(
+            f"a cluster named {name} is already on this Docker engine ({taken}); tear it down or run "
+            f"under another name: make conformance STACK={stack} ARGS='--name {name}-2'"
+        )
         return 2
     started = time.monotonic()
-    timings: dict[str, float] = {}
+    bundle = default_out(release)
+    say(f"bundle for Kubernetes {release}: {bundle} (bundle build, as make e2e does)")
+    checked = subprocess.run([sys.executable, "-m", "bundle", "build", release, "--out", str(bundle)], cwd=ROOT)
+    if checked.returncode != 0:
+        say(f"make bundle RELEASE={release} failed")
+        print("0 passed, 1 failed")
+        return 1
+    timings: dict[str, float] = {"bundle": time.monotonic() - started}
     summary = results.Summary()
     run_dir = release_dir(release) / "runs" / f"{stack}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     report_dir = run_dir / "junit"
@@ -144,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         suite = build_suite(release, say)
         wanted = results.chosen(results.conformance_tests(suite.tree), args.serial, args.focus)
         skipped = {skip.name: skip.reason for skip in skipped_for(release) if skip.name in wanted}
-        to_run = [name for name in wanted if name not in skipped]
+        to_run = [test for test in wanted if test not in skipped]
         say(f"{len(wanted)} conformance tests chosen, {len(skipped)} of them skipped by name (conformance/skips.py)")
         if not to_run:
             say("no test to run: the focus matches no conformance test of this release")
@@ -162,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         left_out = sorted(set(context.listed) - set(built))
         say(f"{len(built)} images built; not built (no conformance test runs them): {', '.join(left_out)}")
         (run_dir / "images.json").write_text(json.dumps({"built": built, "notBuilt": left_out}, indent=2) + "\n")
-        timings["build"] = time.monotonic() - started
+        timings["build"] = time.monotonic() - started - timings["bundle"]
     except BuildError as failure:
         say(f"{failure.what} failed:\n  " + "\n  ".join(failure.details))
         print("0 passed, 1 failed")
@@ -172,26 +192,26 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix=f"kindling-conformance-{stack}-"))
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"conformance-{os.getpid()}")
     (work / ".state").mkdir(parents=True)
-    config, _ = prepare(stack, bundle, work, workers=WORKERS, chart=False)
+    config, _ = prepare(stack, bundle, work, workers=WORKERS, chart=False, name=name)
     preload = list(dict.fromkeys([*config["kindling:preloadImages"], *built]))
-    set_config(work, stack, preloadImages=preload)
+    set_config(work, name, preloadImages=preload)
     engine = real_engine_plugins(env) and not args.executor
-    cache_before = checks.build_cache_ids()
     # What tests/e2e/run.py --destroy needs to tear a kept cluster down.
     (work / "e2e-run.json").write_text(
-        json.dumps({"engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"], "cacheBefore": cache_before})
+        json.dumps({"name": name, "engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]})
     )
     say(
-        f"cluster: 1 control plane + {WORKERS} workers, {'the real engine' if engine else 'the e2e executor'}, "
+        f"cluster {name}: 1 control plane + {WORKERS} workers, "
+        f"{'the real engine' if engine else 'the e2e executor'}, "
         f"nodeSecurity {config.get('kindling:nodeSecurity', 'privileged')}, work tree {work}"
     )
-    up = Bringup(stack, work, env, work / "e2e.log", work / "kubeconfig", engine)
+    up = Bringup(name, work, env, work / "e2e.log", work / "kubeconfig", engine)
     teardown = checks.Report()
     summary = results.summarize(wanted, {}, skipped)  # until the JUnit XML says otherwise: none ran
     try:
         step = time.monotonic()
         created = up.create()
-        not_ready = cluster_ready(f"{stack}-control-plane", 1 + WORKERS) if created else f"up failed: see {up.log}"
+        not_ready = cluster_ready(f"{name}-control-plane", 1 + WORKERS) if created else f"up failed: see {up.log}"
         timings["up"] = time.monotonic() - step
         if not_ready:
             say(f"the cluster is not ready, no test runs: {not_ready}")
@@ -213,23 +233,34 @@ def main(argv: list[str] | None = None) -> int:
             say(f"kept: {work}; tear it down with: .venv/bin/python -m tests.e2e.run {stack} --destroy {work}")
         else:
             step = time.monotonic()
+            recorded = up.recorded_build_cache()
+            volumes = checks.cluster_volumes(name)
             teardown.check("destroy", up.destroy(), f"see {up.log}")
-            checks.residue(teardown, stack, work, cache_before)
+            checks.residue(teardown, name, work, recorded, volumes)
             timings["destroy"] = time.monotonic() - step
             if teardown.failed:
                 say(f"kept {work} for a look at what the teardown left (e2e.log)")
             else:
                 shutil.rmtree(work, ignore_errors=True)
     timings["total"] = time.monotonic() - started
-    problems = {name: teardown.failures[name] for name in teardown.failed if name not in HOST_WIDE}
-    return report(run_dir, stack, release, engine, args, summary, timings, problems)
+    problems = {check: teardown.failures[check] for check in teardown.failed}
+    return report(run_dir, stack, name, release, engine, args, summary, timings, problems)
 
 
 def report(
-    run_dir: Path, stack: str, release: str, engine: bool, args, summary: results.Summary, timings, teardown: dict
+    run_dir: Path,
+    stack: str,
+    name: str,
+    release: str,
+    engine: bool,
+    args,
+    summary: results.Summary,
+    timings,
+    teardown: dict,
 ) -> int:
     facts = {
         "stack": stack,
+        "cluster": name,
         "release": release,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "engine": "pulumi" if engine else "executor",

@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from conformance import results, skips
-from conformance.run import focus_on, ginkgo_command, phases
+from conformance.run import cluster_name, focus_on, ginkgo_command, phases
 from conformance.suite import Suite, bindata_arguments, ginkgo_runner
+from tests.e2e import checks
+from tests.support import stack_names
 
 PARALLEL = "[sig-node] Pods should get a host IP [NodeConformance] [Conformance]"
 SERIAL = "[sig-scheduling] SchedulerPredicates [Serial] validates resource limits of pods [Conformance]"
@@ -63,6 +65,13 @@ def test_serial_tests_run_after_the_parallel_ones_in_one_process():
         ("serial", [SERIAL, DISRUPTIVE], 1),
     ]
     assert phases([PARALLEL], 2) == [("parallel", [PARALLEL], 2)]
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_the_cluster_has_a_name_of_its_own_that_can_name_a_cluster(stack):
+    # Beside the stack's own cluster (make up, make e2e): nodes, network and images are named after it.
+    assert cluster_name(stack) == f"conf-{stack}"
+    assert checks.cluster_name(cluster_name(stack)) == f"conf-{stack}"
 
 
 @pytest.mark.parametrize("major, runner_flags", [(1, ["-nodes=3", "-noColor"]), (2, ["--procs=3", "--no-color"])])
