@@ -98,12 +98,15 @@ def phases(names: list[str], nodes: int) -> list[tuple[str, list[str], int]]:
 
 
 def run_suite(command: list[str], env: dict, log: Path) -> int:
-    """Run ginkgo, its output both on the terminal and in ``log``."""
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in process.stdout:
-            sink.write(line)
-            sys.stdout.write(line)
+    """Run ginkgo, its output both on the terminal and in ``log`` as it comes: ginkgo prints a dot per
+    passed test with no line break, so a run that only passes would otherwise show nothing for an hour."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        while chunk := os.read(process.stdout.fileno(), 65536):
+            sink.write(chunk)
+            sink.flush()
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
         return process.wait()
 
 

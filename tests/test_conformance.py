@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conformance import results, skips
-from conformance.run import cluster_name, focus_on, ginkgo_command, phases
+from conformance.run import cluster_name, focus_on, ginkgo_command, phases, run_suite
 from conformance.suite import Suite, bindata_arguments, ginkgo_runner
 from tests.e2e import checks
 from tests.support import stack_names
@@ -65,6 +65,15 @@ def test_serial_tests_run_after_the_parallel_ones_in_one_process():
         ("serial", [SERIAL, DISRUPTIVE], 1),
     ]
     assert phases([PARALLEL], 2) == [("parallel", [PARALLEL], 2)]
+
+
+def test_the_suite_log_gets_ginkgo_dots_as_they_come_not_at_the_next_line_break(tmp_path, capsys):
+    log, seen = tmp_path / "parallel.log", tmp_path / "seen"
+    # The command reads the log while it runs: the dots it printed, with no line break yet, are in it.
+    command = ["/bin/sh", "-c", f"printf '\u2022\u2022'; sleep 0.5; cat {log} > {seen}; printf '\\nok\\n'; exit 3"]
+    assert run_suite(command, {"PATH": "/usr/bin:/bin"}, log) == 3
+    assert seen.read_text() == "\u2022\u2022"
+    assert log.read_text() == capsys.readouterr().out == "\u2022\u2022\nok\n"
 
 
 @pytest.mark.parametrize("stack", stack_names())
