@@ -48,7 +48,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	shellcheck tools/*.sh bench/*.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh load-balancer-image/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
+	shellcheck tools/*.sh bench/*.sh conformance/image-files/busybox-build.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh load-balancer-image/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
 
 # Say what is missing, and how to get it, before doing anything (tools/prerequisites.sh).
 tools:

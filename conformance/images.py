@@ -160,19 +160,20 @@ def agnhost_site(name: str) -> Recipe:
 
 
 def busybox(context: Context, reference: str) -> docker_images.ImageRecipe:
-    """busybox as upstream's image holds it: the one binary, every applet linked in /bin, nothing else; but
-    ``sh`` is a static bash. Debian builds busybox's ash so that it drops environment variables whose names
-    are no shell identifiers (``data-1``) before it runs a command, and 1.34's conformance tests read them
-    with ``sh -c env`` (KEP 4369): bash passes them on, as the suite's own busybox image does."""
+    """busybox as upstream's image holds it: the one binary, every applet linked in /bin, nothing else. The
+    binary is Debian's busybox built here from bookworm's source with its static configuration and
+    FEATURE_DI_ENV_HACK (image-files/busybox-build.sh): sh must be busybox's ash, whose error messages tests
+    compare ("/bin/sh: can't create /file: Read-only file system"), and it must pass on environment variables
+    whose names are no shell identifiers (data-1), which 1.34's tests read with ``sh -c env`` (KEP 4369) and
+    Debian's busybox-static drops."""
     dockerfile = "\n".join(
         [
-            f"FROM {context.base} AS debian",
-            apt_install("busybox-static", "bash-static"),
+            f"FROM {context.base} AS build",
+            "COPY busybox-build.sh /usr/local/bin/",
+            "RUN busybox-build.sh && rm -rf /var/lib/apt/lists/*",
             "FROM scratch",
-            "COPY --from=debian /bin/busybox /bin/busybox",
-            "COPY --from=debian /bin/bash-static /bin/bash",
+            "COPY --from=build /out/busybox /bin/busybox",
             'RUN ["/bin/busybox", "--install", "/bin"]',
-            'RUN ["/bin/busybox", "ln", "-sf", "bash", "/bin/sh"]',
             'RUN ["/bin/mkdir", "-p", "-m", "1777", "/tmp"]',
             'RUN ["/bin/mkdir", "-p", "/root", "/home", "/var/www", "/usr/bin", "/usr/sbin", "/sbin"]',
             "COPY passwd /etc/passwd",
@@ -180,8 +181,13 @@ def busybox(context: Context, reference: str) -> docker_images.ImageRecipe:
             'CMD ["sh"]',
         ]
     )
-    files = {"passwd": FILES / "busybox-passwd", "group": FILES / "busybox-group"}
-    return docker_images.ImageRecipe(reference, dockerfile + "\n", files, "Debian busybox-static, bash-static")
+    files = {
+        "busybox-build.sh": FILES / "busybox-build.sh",
+        "passwd": FILES / "busybox-passwd",
+        "group": FILES / "busybox-group",
+    }
+    source = "Debian busybox source, static, FEATURE_DI_ENV_HACK"
+    return docker_images.ImageRecipe(reference, dockerfile + "\n", files, source)
 
 
 def nginx(context: Context, reference: str) -> docker_images.ImageRecipe:
@@ -269,9 +275,11 @@ SUBSTITUTES: dict[str, str] = {
     "agnhost": "the release tree's own agnhost (whose VERSION may be newer than the tag the suite asks for) on the "
     "Debian base instead of Alpine, with Debian's bind9-dnsutils, curl, netcat-openbsd, iproute2, iperf and bash "
     "for Alpine's, GNU wget for busybox's, and the bundle's CoreDNS as /coredns instead of CoreDNS 1.6.2",
-    "busybox": "Debian's busybox-static (1.35), every applet linked into /bin of an otherwise empty image, "
-    "instead of Docker Hub's busybox; but sh is Debian's bash-static: Debian's busybox sh drops environment "
-    "variables whose names are no shell identifiers, which 1.34's tests read with sh -c env",
+    "busybox": "Debian's busybox (1.35), built here from bookworm's source package with busybox-static's "
+    "configuration and one Debian setting changed, FEATURE_DI_ENV_HACK (as Debian's installer flavour has it: "
+    "ash passes on environment variables whose names are no shell identifiers, as Docker Hub's 1.36 and 1.37 "
+    "do and 1.34's envFrom tests need), every applet linked into /bin of an otherwise empty image, instead of "
+    "Docker Hub's busybox",
     "httpd": "Debian's Apache 2.4 on port 80, serving /usr/local/apache2/htdocs, started by httpd-foreground, "
     "instead of the Alpine httpd image",
     "jessie-dnsutils": "Debian bookworm's bind9-dnsutils (dig, nslookup) instead of Debian jessie's dnsutils, "
