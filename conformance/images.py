@@ -29,6 +29,9 @@ from kindling.sources.facts import REFLECT2
 from kindling.versions import parse_release
 
 FILES = Path(__file__).resolve().parent / "image-files"
+# On the builder stage of a multi-stage recipe: Docker's legacy builder keeps such a stage as an untagged
+# image (busybox's: 712 MB), which build_images removes once every image is built.
+BUILD_STAGE_LABEL = "io.kindling.conformance-build-stage"
 NOT_RUN_BY_CONFORMANCE = "no conformance test runs it"
 
 
@@ -169,6 +172,7 @@ def busybox(context: Context, reference: str) -> docker_images.ImageRecipe:
     dockerfile = "\n".join(
         [
             f"FROM {context.base} AS build",
+            f"LABEL {BUILD_STAGE_LABEL}=busybox",
             "COPY busybox-build.sh /usr/local/bin/",
             "RUN busybox-build.sh && rm -rf /var/lib/apt/lists/*",
             "FROM scratch",
@@ -337,4 +341,6 @@ def build_images(context: Context, say) -> dict[str, str]:
         inputs = ",".join(docker_images.image_id(image) for image in _named_images(recipe.dockerfile))
         docker_images.build_image(recipe, inputs, context.log)
         built[reference] = recipe.source
+    # The builder stages: every tag of an image is built by now (busybox's three from one stage).
+    docker_images.docker("image", "prune", "--force", "--filter", f"label={BUILD_STAGE_LABEL}", check=False)
     return built

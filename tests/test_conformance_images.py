@@ -72,6 +72,8 @@ def test_substitutes_keep_what_the_tests_use_ports_paths_commands_and_users(tmp_
     # sh is busybox's ash (tests compare its messages), built so that sh -c env passes on variables whose names
     # are no shell identifiers (1.34's envFrom tests)
     assert "bash" not in busybox.dockerfile
+    stage = busybox.dockerfile.split("FROM scratch")[0]
+    assert f"LABEL {images.BUILD_STAGE_LABEL}=busybox" in stage, "its builder stage goes once the images are built"
     built = busybox.files["busybox-build.sh"].read_text()
     assert "CONFIG_FEATURE_DI_ENV_HACK=y" in built and "debian/config/pkg/static" in built
     httpd = images.httpd(ctx, "docker.io/library/httpd:2.4.38-alpine")
