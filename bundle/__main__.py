@@ -35,6 +35,14 @@ def builder_go(go: str) -> str:
     return "this machine's Go" if go == LOCAL_GO else f"go{go}"
 
 
+def _fixes_by_reason(source) -> list[tuple[str, list[str]]]:
+    """One line per reason, so a fix made of many replaces (a set of staging modules) reads as one."""
+    grouped: dict[str, list[str]] = {}
+    for fix in source.fixes:
+        grouped.setdefault(fix.why, []).append(fix.replace or fix.ldflag)
+    return list(grouped.items())
+
+
 def describe(plan: Plan) -> list[str]:
     lines = [f"Kubernetes {plan.release}: {'buildable' if plan.buildable else 'NOT buildable'}"]
     for step in plan.steps:
@@ -44,7 +52,7 @@ def describe(plan: Plan) -> list[str]:
                 f"  {step.label:<24} {source.module}@{source.version}  "
                 f"{builder_go(source.go)} (upstream: go{source.upstream_go})"
             )
-            lines += [f"  {'':<24}   fix: {fix.replace or fix.ldflag} ({fix.why})" for fix in source.fixes]
+            lines += [f"  {'':<24}   fix: {'; '.join(changes)} ({why})" for why, changes in _fixes_by_reason(source)]
         else:
             lines.append(f"  {step.label:<24} k8s.io/kubernetes@{step.pause_tree} build/pause  gcc")
     for gap in plan.missing:

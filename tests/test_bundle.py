@@ -243,3 +243,28 @@ def test_a_rebuilt_bundle_that_is_unchanged_keeps_its_directory_for_the_stacks_r
     publish(out, built({"files": "b"}), {"files": "b", "build": {"seconds": 60}})
     assert (out / "mirror" / "runc").read_text() == "b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1.19.1"], "no partial or retired directory left"
+
+
+@pytest.mark.parametrize("release", ["1.24.0", "1.27.0", "1.28.0", "1.29.0"])
+def test_crictl_1_26_1_takes_kubernetes_libraries_from_tags_the_proxy_serves(release):
+    """Its go.mod pins k8s.io/kubernetes/staging pseudo-versions the proxy refuses (1.24.0's bundle stopped on it)."""
+    source = plan_release(release).step("crictl").source
+    staged = "".join(
+        f"\t{line.split(' => ')[0]} => k8s.io/kubernetes/staging/src/{line.split(' => ')[0]} "
+        "v0.0.0-20221208195143-b46a3f887ca9\n"
+        for line in source.replaces
+    )
+    fixed = add_replaces(f"module github.com/kubernetes-sigs/cri-tools\n\nreplace (\n{staged})\n", source.replaces)
+    assert "staging" not in fixed
+    assert {"k8s.io/kubectl => k8s.io/kubectl v0.26.0", "k8s.io/cri-api => k8s.io/cri-api v0.26.0"} <= set(
+        source.replaces
+    )
+    crictl_fix_lines = [line for line in describe(plan_release(release)) if "k8s.io/kubectl => " in line]
+    assert len(crictl_fix_lines) == 1, "one reason, one line in the plan"
+
+
+@pytest.mark.parametrize("release, cni", [("1.24.0", "1.1.1"), ("1.27.0", "1.2.0"), ("1.28.0", "1.3.0")])
+def test_cni_plugins_whose_build_list_selects_reflect2_1_0_1_get_the_fix(release, cni):
+    step = plan_release(release).step("cni-plugins")
+    assert step.version == cni
+    assert "github.com/modern-go/reflect2 => github.com/modern-go/reflect2 v1.0.2" in step.source.replaces

@@ -104,3 +104,25 @@ def test_a_run_under_another_name_gives_its_stack_the_stack_configuration(docker
     assert str(renamed["kindling:kubernetesVersion"]) == "1.19.1"
     assert renamed["kindling:workers"] == 1
     assert not (work / "stacks" / "Pulumi.k8s-1-19-1.yaml").exists()  # one cluster per run
+
+
+# The engine after a stack's destroy: two records the stack recorded as its own are still there, one
+# held by an image of another stack that built in the same minutes (Shared), one held by nothing.
+AFTER_DESTROY_DOCKER = textwrap.dedent(
+    """\
+    #!{python}
+    import sys
+    if sys.argv[1:3] == ["system", "df"]:
+        print("held-by-another-image true\\nleft-behind false\\nnot-ours false")
+    """
+)
+
+
+def test_residue_counts_a_recorded_build_cache_record_only_when_no_image_holds_it(tmp_path, monkeypatch):
+    docker = AFTER_DESTROY_DOCKER.format(python=sys.executable)
+    commands_first_on_path(monkeypatch, tmp_path / "bin", {"docker": docker})
+    report = checks.Report()
+    checks.residue(report, "k8s-1-19-1", tmp_path, ["held-by-another-image", "left-behind"], volumes=[])
+    assert report.failed == ["no build cache left"]
+    assert report.failures["no build cache left"] == "1 build cache records: ['left-behind']"
+    assert "no container left" in report.passed and "no node image left" in report.passed

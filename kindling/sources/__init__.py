@@ -27,11 +27,10 @@ from kindling.sources.runtime import (
     CNI_PLUGINS,
     CONTAINERD,
     CONTAINERD_SUBSTITUTES,
-    CRICTL,
     FLANNEL_CNI_PLUGIN_SOURCE,
     RUNC,
 )
-from kindling.sources.tools import HELM
+from kindling.sources.tools import CRICTL, HELM
 
 __all__ = [
     "APPROVED_NEWER_GO",

@@ -1,4 +1,4 @@
-"""What runs containers in a node: containerd, runc, the CNI plugins and crictl."""
+"""What runs containers in a node: containerd, runc and the CNI plugins."""
 
 from __future__ import annotations
 
@@ -249,6 +249,7 @@ CNI_PLUGINS: dict[str, GoSource] = {
         "",
         "1.18",
         "Go: scripts/release.sh golang:1.18-alpine image (a minor only); the plugins print no commit",
+        fixes=(REFLECT2,),  # its build list selects reflect2 v1.0.1 (go list -m, checked per release)
     ),
     "1.3.0": GoSource(
         "github.com/containernetworking/plugins",
@@ -256,6 +257,7 @@ CNI_PLUGINS: dict[str, GoSource] = {
         "",
         "1.20",
         "Go: scripts/release.sh golang:1.20-alpine image (a minor only); the plugins print no commit",
+        fixes=(REFLECT2,),  # its build list selects reflect2 v1.0.1 (go list -m, checked per release)
     ),
     "1.4.0": GoSource(
         "github.com/containernetworking/plugins",
@@ -299,30 +301,3 @@ CNI_PLUGINS: dict[str, GoSource] = {
 # shipped it until 0.9.x; every bundle's image takes 0.9.1's, so bundles of different releases
 # agree on that image. Nodes whose own CNI plugins carry flannel keep theirs (cluster.py).
 FLANNEL_CNI_PLUGIN_SOURCE = "0.9.1"
-
-# cri-tools, by the versions the proxy serves (it refuses most tags; bundle/plan.py picks the
-# nearest served line for a release whose own crictl is refused). v1.30.0 is served only under
-# sigs.k8s.io/cri-tools while its go.mod still names github.com/kubernetes-sigs/cri-tools.
-CRICTL: dict[str, GoSource] = {
-    "1.26.1": GoSource(
-        "github.com/kubernetes-sigs/cri-tools",
-        "v1.26.1",
-        "300f0781645f12437b43fba5dd232733e0f2f82f",
-        "1.19",
-        "Go: release.yml setup-go 1.19 (a minor only); commit: the git tag (crictl prints none)",
-    ),
-    "1.30.0": GoSource(
-        "sigs.k8s.io/cri-tools",
-        "v1.30.0",
-        "87adf58b79394b151413c2e0ccfdc7e6332460dc",
-        "1.22.1",
-        "Go: go.mod toolchain go1.22.1; commit: the git tag (crictl prints none)",
-    ),
-    "1.34.0": GoSource(
-        "sigs.k8s.io/cri-tools",
-        "v1.34.0",
-        "ca0237b9fec5b675b0bb7bc96b7496e6d54f5ccb",
-        "1.24.1",
-        "Go: release.yml go-version-file go.mod (go 1.24.1); commit: the git tag (crictl prints none)",
-    ),
-}

@@ -1,8 +1,8 @@
-"""Tools installed in a node for its users: helm."""
+"""Tools installed in a node for its users: helm and crictl."""
 
 from __future__ import annotations
 
-from kindling.sources.facts import REFLECT2, VBOM_ML, GoSource
+from kindling.sources.facts import REFLECT2, VBOM_ML, Fix, GoSource
 
 HELM: dict[str, GoSource] = {
     "3.2.4": GoSource(
@@ -135,5 +135,72 @@ HELM: dict[str, GoSource] = {
         "8650e1dad9e6ae38b41f60b712af9218a0d8cc11",
         "1.25.5",
         "Go: helm version of the release binary; commit: the git tag",
+    ),
+}
+
+
+# cri-tools, by the versions the proxy serves (it refuses most tags; bundle/plan.py picks the
+# nearest served line for a release whose own crictl is refused). v1.30.0 is served only under
+# sigs.k8s.io/cri-tools while its go.mod still names github.com/kubernetes-sigs/cri-tools.
+# cri-tools 1.26.1 takes Kubernetes' libraries as pseudo-versions of k8s.io/kubernetes/staging at
+# v1.26.0's commit (b46a3f887ca9), which the proxy refuses. The same trees are published as
+# k8s.io/<name> v0.26.0, the tags Kubernetes cuts from that commit.
+_STAGING_1_26 = [
+    "api",
+    "apiextensions-apiserver",
+    "apimachinery",
+    "apiserver",
+    "cli-runtime",
+    "client-go",
+    "cloud-provider",
+    "cluster-bootstrap",
+    "code-generator",
+    "component-base",
+    "component-helpers",
+    "controller-manager",
+    "cri-api",
+    "csi-translation-lib",
+    "kube-aggregator",
+    "kube-controller-manager",
+    "kube-proxy",
+    "kube-scheduler",
+    "kubectl",
+    "kubelet",
+    "legacy-cloud-providers",
+    "metrics",
+    "mount-utils",
+    "pod-security-admission",
+    "sample-apiserver",
+]
+KUBERNETES_1_26_0_STAGING = tuple(
+    Fix(
+        why="k8s.io/kubernetes/staging pseudo-versions are refused by the proxy; v0.26.0 is the same tree",
+        replace=f"k8s.io/{name} => k8s.io/{name} v0.26.0",
+    )
+    for name in _STAGING_1_26
+)
+
+CRICTL: dict[str, GoSource] = {
+    "1.26.1": GoSource(
+        "github.com/kubernetes-sigs/cri-tools",
+        "v1.26.1",
+        "300f0781645f12437b43fba5dd232733e0f2f82f",
+        "1.19",
+        "Go: release.yml setup-go 1.19 (a minor only); commit: the git tag (crictl prints none)",
+        fixes=KUBERNETES_1_26_0_STAGING,
+    ),
+    "1.30.0": GoSource(
+        "sigs.k8s.io/cri-tools",
+        "v1.30.0",
+        "87adf58b79394b151413c2e0ccfdc7e6332460dc",
+        "1.22.1",
+        "Go: go.mod toolchain go1.22.1; commit: the git tag (crictl prints none)",
+    ),
+    "1.34.0": GoSource(
+        "sigs.k8s.io/cri-tools",
+        "v1.34.0",
+        "ca0237b9fec5b675b0bb7bc96b7496e6d54f5ccb",
+        "1.24.1",
+        "Go: release.yml go-version-file go.mod (go 1.24.1); commit: the git tag (crictl prints none)",
     ),
 }
