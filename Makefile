@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PULUMI ?= pulumi
 
-.PHONY: help setup test lint tools up preview kubeconfig load destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench snapshot snapshot-ls snapshot-rm
+.PHONY: help setup test lint tools up preview kubeconfig load destroy recover toolchain preview-all clean bundle bundle-apply e2e matrix drills bench snapshot snapshot-ls snapshot-rm conformance
 
 help:
 	@echo "make up STACK=<stack>       create the cluster of one stack (stacks/Pulumi.<stack>.yaml); ARGS=--yes passes flags to pulumi"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench STACK=<stack>    kindling against the hand-made floor, timed side by side"
 	@echo "make snapshot STACK=<stack> [NAME=...]   capture a running cluster; kindling:snapshot: NAME starts a stack from it"
 	@echo "make snapshot-ls | snapshot-rm NAME=...   list or remove snapshots"
+	@echo "make conformance STACK=<stack> [ARGS='--serial | --focus REGEX']   the release's conformance suite on a cluster from its bundle"
 	@echo "make test | lint | setup | toolchain | preview-all"
 
 $(BIN)/python: requirements.txt requirements-dev.txt
@@ -47,7 +48,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	shellcheck tools/*.sh bench/*.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh load-balancer-image/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
+	shellcheck tools/*.sh bench/*.sh conformance/image-files/busybox-build.sh bundle/image-files/iptables-wrapper node-image/files/usr/local/lib/kindling/runc-within-bounds components/scripts/*.sh load-balancer-image/*.sh node-image/*.sh node-image/files/usr/local/bin/kindling-entrypoint node-image/files/usr/local/lib/kindling/*.sh .ci/*.sh .ci/run .ci/preview-all
 
 # Say what is missing, and how to get it, before doing anything (tools/prerequisites.sh).
 tools:
@@ -136,6 +137,11 @@ snapshot-ls: setup
 
 snapshot-rm: setup
 	$(BIN)/python -m snapshot rm $(NAME)
+
+# The release's own conformance suite (e2e.test and ginkgo built from its module) against a cluster made
+# from its bundle, with every test image built here (conformance/). Never part of make test or CI.
+conformance: setup
+	$(BIN)/python -m conformance $(STACK) $(ARGS)
 
 clean:
 	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .hypothesis kubeconfig

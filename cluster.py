@@ -259,6 +259,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
             KubeadmControlPlaneArgs(
                 node=control_plane_node,
                 kubeadm_config=init_config,
+                service_subnet=str(spec.service_subnet),
                 taints_to_remove=taints_to_remove,
                 published=balancer.published if balancer else control_plane_node.published,
                 after=[balancer.container] if balancer else [],
@@ -274,6 +275,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
                 control_plane=control_plane,
                 node=node(f"control-plane-{index + 1}", index, join_config, None),
                 join_config=join_config,
+                service_subnet=str(spec.service_subnet),
                 taints_to_remove=taints_to_remove,
                 after=control_plane_joins[-1:],
             ),
@@ -291,7 +293,11 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
             KubeadmJoin(
                 f"worker-{index + 1}",
                 KubeadmJoinArgs(
-                    control_plane=control_plane, worker=worker, join_config=join_config, after=control_plane_joins
+                    control_plane=control_plane,
+                    worker=worker,
+                    join_config=join_config,
+                    service_subnet=str(spec.service_subnet),
+                    after=control_plane_joins,
                 ),
             )
         )

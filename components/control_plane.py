@@ -25,6 +25,8 @@ READY_TIMEOUT_SECONDS = 180
 class KubeadmControlPlaneArgs:
     node: NodeContainer
     kubeadm_config: str
+    # The cluster's Service range: the node keeps pods' packets for it that kube-proxy did not translate.
+    service_subnet: str
     # Taints kubeadm puts on this release's control plane; removed when there are no workers.
     taints_to_remove: tuple[str, ...]
     # Where the API server is published on the host: by this node, or by the load balancer.
@@ -112,7 +114,7 @@ class KubeadmControlPlane(pulumi.ComponentResource):
         self.node = node
         self.init = run_script(
             f"{name}-{INIT_STEP}",
-            in_node(node.node_name, INIT_SCRIPT, node.node_name, *args.taints_to_remove),
+            in_node(node.node_name, INIT_SCRIPT, node.node_name, args.service_subnet, *args.taints_to_remove),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
             update="true",

@@ -24,6 +24,7 @@ class KubeadmControlPlaneJoinArgs:
     control_plane: KubeadmControlPlane  # where the token and the key are minted
     node: NodeContainer
     join_config: str
+    service_subnet: str  # as KubeadmControlPlaneArgs.service_subnet
     # Taints kubeadm puts on this release's control planes; removed when there are no workers.
     taints_to_remove: tuple[str, ...] = ()
     # The joins before this one: each upload of the certificates replaces the previous one, and
@@ -43,6 +44,7 @@ class KubeadmControlPlaneJoin(pulumi.ComponentResource):
                 CONTROL_PLANE_JOIN_SCRIPT,
                 control_plane.node.node_name,
                 args.node.node_name,
+                args.service_subnet,
                 *args.taints_to_remove,
                 environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
             ),

@@ -23,6 +23,7 @@ class KubeadmJoinArgs:
     control_plane: KubeadmControlPlane
     worker: NodeContainer
     join_config: str
+    service_subnet: str  # as KubeadmControlPlaneArgs.service_subnet
     # The further control planes' joins: a worker joins a cluster whose etcd no longer changes.
     after: list[pulumi.Resource] = field(default_factory=list)
 
@@ -38,6 +39,7 @@ class KubeadmJoin(pulumi.ComponentResource):
                 JOIN_SCRIPT,
                 args.control_plane.node.node_name,
                 args.worker.node_name,
+                args.service_subnet,
                 environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
             ),
             # A worker joins once; an edited script must not make it join again.

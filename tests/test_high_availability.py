@@ -67,7 +67,9 @@ def test_further_control_planes_join_as_control_planes_with_no_credential_in_any
     assert [j.name for j in joins] == ["control-plane-2-join", "control-plane-3-join"]
     for index, join in enumerate(joins, start=1):
         node = f"{stack}-control-plane-{index + 1}"
-        assert join.inputs["create"].endswith(f"kubeadm-join-control-plane.sh {stack}-control-plane {node}")
+        assert join.inputs["create"].endswith(
+            f"kubeadm-join-control-plane.sh {stack}-control-plane {node} 10.96.0.0/12"
+        ), "and the Service range, which the node keeps pods' untranslated packets for"
         (document,) = yaml.safe_load_all(join.inputs["stdin"])
         # The configuration's --control-plane and --certificate-key (kubeadm refuses both flags with --config).
         assert document["controlPlane"]["certificateKey"] == "@KINDLING_CERTIFICATE_KEY@"
@@ -210,7 +212,9 @@ def test_without_workers_every_control_plane_loses_the_taints_the_single_one_doe
     assert removed_by(init) == expected
     assert [removed_by(join) for join in control_plane_joins(none)] == [expected, expected]
     for index, join in enumerate(control_plane_joins(deployed(stack, workers=1)), start=2):
-        assert join.inputs["create"].endswith(f"{stack}-control-plane {stack}-control-plane-{index}"), "taints stay"
+        assert join.inputs["create"].endswith(f"{stack}-control-plane {stack}-control-plane-{index} 10.96.0.0/12"), (
+            "taints stay"
+        )
 
 
 def test_adding_a_first_worker_joins_no_control_plane_again_and_replaces_nothing():

@@ -214,23 +214,31 @@ def test_keep_build_cache_keeps_the_staged_context_for_the_same_image(keep, tmp_
 # --- the build's cache records, removed by destroy -----------------------------------------------
 
 
-def fake_docker(tmp_path, records: str):
+BUSY = "Error response from daemon: a disk usage operation is already running"
+
+
+def fake_docker(tmp_path, records: str, busy: int = 0):
     """A docker on PATH with ``records`` as its build cache: it logs every call but listing, and prunes as
-    BuildKit does, except records whose id starts with "shared" (an image of someone else still uses them)."""
+    BuildKit does, except records whose id starts with "shared" (an image of someone else still uses them).
+    Its first ``busy`` listings fail as Docker's do while another disk usage operation runs."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True)
     listing = tmp_path / "records"
     listing.write_text(records)
+    listings = tmp_path / "listings"
+    listings.touch()
     docker = bin_dir / "docker"
     docker.write_text(
         "#!/bin/sh\n"
-        f'if [ "$1" = system ]; then cat {listing}; exit 0; fi\n'
+        f'if [ "$1" = system ]; then echo x >> {listings};\n'
+        f'  if [ "$(wc -l < {listings})" -le {busy} ]; then echo "{BUSY}" >&2; exit 1; fi\n'
+        f"  cat {listing}; exit 0; fi\n"
         f'echo "$*" >> {tmp_path}/calls\n'
         'if [ "$1" = builder ]; then id="${6#id=}"; case "$id" in shared*) exit 0;; esac;\n'
         f'  grep -v "^$id " {listing} > {listing}.new; mv {listing}.new {listing}; fi\n'
     )
     docker.chmod(0o755)
-    return {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "KINDLING_DF_RETRY_SECONDS": "0"}
 
 
 def build_cache(env, *args):
@@ -280,6 +288,27 @@ def test_a_record_another_image_still_shares_is_left_with_a_warning(tmp_path):
     prunes = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("builder")]
     assert prunes.count("builder prune --all --force --filter id=shared1") == 3, "three tries, then left"
     assert prunes.count("builder prune --all --force --filter id=new2") == 1
+
+
+def test_a_listing_refused_while_another_disk_usage_operation_runs_is_tried_again(tmp_path):
+    # A destroy beside another cluster's checks read the refusal as an empty cache and left all nine records.
+    env = fake_docker(tmp_path, RECORDS, busy=3)
+    build_cache({**env, "PULUMI_COMMAND_STDOUT": "new2\nnew1", "KINDLING_BUILT_IMAGE": "kindling-node:v1"}, "prune")
+    assert (tmp_path / "records").read_text().split()[0] == "other", "both of the build's records went"
+    assert len((tmp_path / "listings").read_text().split()) > 3
+    created = build_cache(
+        {**fake_docker(tmp_path / "b", RECORDS, busy=2), "KINDLING_BUILD_STARTED": "1796149800"}, "created"
+    )
+    assert created.stdout.split() == ["new2", "new1"]
+
+
+def test_a_listing_that_keeps_failing_fails_the_step_instead_of_reading_as_no_record(tmp_path):
+    env = fake_docker(tmp_path, RECORDS, busy=100)
+    for args, extra in (("prune", {"PULUMI_COMMAND_STDOUT": "new2", "KINDLING_BUILT_IMAGE": "i"}), ("created", {})):
+        with pytest.raises(subprocess.CalledProcessError) as failed:
+            build_cache({**env, "KINDLING_BUILD_STARTED": "1796149800", **extra}, args)
+        assert "cannot list the build cache" in failed.value.stderr and "already running" in failed.value.stderr
+    assert "new2" in (tmp_path / "records").read_text(), "nothing pruned blindly"
 
 
 def test_the_build_start_is_required_to_tell_records_apart(tmp_path):

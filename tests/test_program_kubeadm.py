@@ -1,6 +1,7 @@
 """The real program under Pulumi's mocks: kubeadm, the kubeconfig, the pod network, charts and workers."""
 
 import json
+import shlex
 
 import pytest
 import yaml
@@ -70,7 +71,7 @@ def test_scripts_travel_in_the_environment_so_errors_read_short():
     init = init_command(deployment)
     assert init.inputs["create"] == (
         f'docker exec -i {REFERENCE}-control-plane /bin/sh -c "$KINDLING_SCRIPT" kubeadm-init.sh '
-        f"{REFERENCE}-control-plane node-role.kubernetes.io/master"
+        f"{REFERENCE}-control-plane 10.96.0.0/12 node-role.kubernetes.io/master"
     )
     assert init.inputs["environment"]["KINDLING_SCRIPT"] == (SCRIPTS / "kubeadm-init.sh").read_text()
 
@@ -187,3 +188,12 @@ def test_no_join_credential_is_ever_an_input():
     assert document["discovery"]["bootstrapToken"]["token"] == "@KINDLING_JOIN_TOKEN@"
     assert "kubeadm token create --ttl 15m" in join.inputs["environment"]["KINDLING_SCRIPT"]
     assert "kubeadm join --config" in join.inputs["environment"]["KINDLING_NODE_SCRIPT"]
+
+
+def test_every_node_is_told_the_service_range_it_keeps_untranslated_packets_for():
+    deployment = deployed_with(REFERENCE, {"workers": "1", "serviceSubnet": "10.100.0.0/16"})
+    (join,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
+    assert shlex.split(init_command(deployment).inputs["create"])[-1] == "10.100.0.0/16", "no taint removed: a worker"
+    assert join.inputs["create"].endswith(
+        f"kubeadm-join.sh {REFERENCE}-control-plane {REFERENCE}-worker-1 10.100.0.0/16"
+    )

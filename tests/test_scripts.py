@@ -17,11 +17,19 @@ def stand_ins(tmp_path, commands: dict[str, str]):
 
 def run(script, env, *arguments, stdin="", root=None):
     text = (SCRIPTS / script).read_text()
-    if root:  # the node-side scripts write below /etc; point them at a scratch root
-        text = text.replace("/etc/", f"{root}/etc/")
+    if root:  # the node-side scripts write below /etc and run the node image's scripts; point them at a scratch root
+        text = text.replace("/etc/", f"{root}/etc/").replace("/usr/local/lib/kindling/", f"{root}/lib/")
     return subprocess.run(
         ["/bin/sh", "-c", text, script, *arguments], input=stdin, env=env, capture_output=True, text=True, timeout=30
     )
+
+
+def node_image_script(root, name, log):
+    """A stand-in for one of the node image's /usr/local/lib/kindling scripts, logging its arguments."""
+    path = root / "lib" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\necho "{name} $*" >> {log}\n')
+    path.chmod(0o755)
 
 
 def test_kubeadm_init_deletes_every_bootstrap_token_it_minted(tmp_path):
@@ -34,18 +42,39 @@ def test_kubeadm_init_deletes_every_bootstrap_token_it_minted(tmp_path):
             "kubectl": f'echo "kubectl $*" >> {log}',
         },
     )
-    result = run("kubeadm-init.sh", env, "cp", stdin="kind: InitConfiguration\n", root=tmp_path)
+    node_image_script(tmp_path, "service-ips.sh", log)
+    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", stdin="kind: InitConfiguration\n", root=tmp_path)
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert "kubeadm token delete abcdef" in calls
     assert "kubeadm token delete ghijkl" in calls
     assert not [call for call in calls if "0123456789abcdef" in call], "a token's secret half on a command line"
     assert (tmp_path / "etc/kindling/kubeadm.yaml").read_text() == "kind: InitConfiguration\n"
+    assert calls[0] == "service-ips.sh 10.96.0.0/12", "Service addresses are guarded before any pod runs"
+
+
+def test_kubeadm_init_on_a_prebuilt_image_without_the_service_ips_script(tmp_path):
+    env = stand_ins(tmp_path, {"kubeadm": "exit 0", "kubectl": "exit 0"})
+    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", "node-role.kubernetes.io/master", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_node_joins_with_its_service_ips_guarded_first(tmp_path):
+    log = tmp_path / "log"
+    env = stand_ins(tmp_path, {"kubeadm": f'echo "kubeadm $*" >> {log}'})
+    node_image_script(tmp_path, "service-ips.sh", log)
+    result = run("kubeadm-join-node.sh", env, "10.100.0.0/16", stdin="kind: JoinConfiguration\n", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == [
+        "service-ips.sh 10.100.0.0/16",
+        f"kubeadm join --config {tmp_path}/etc/kindling/kubeadm-join.yaml --skip-phases=preflight",
+    ]
+    assert not (tmp_path / "etc/kindling/kubeadm-join.yaml").exists(), "the join configuration goes"
 
 
 def test_kubeadm_init_fails_when_it_cannot_list_the_tokens_to_delete(tmp_path):
     env = stand_ins(tmp_path, {"kubeadm": '[ "$1 $2" = "token list" ] && exit 1; exit 0', "kubectl": "exit 0"})
-    result = run("kubeadm-init.sh", env, "cp", stdin="x", root=tmp_path)
+    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", stdin="x", root=tmp_path)
     assert result.returncode != 0
     assert "cannot list kubeadm's bootstrap tokens" in result.stderr
 
@@ -84,13 +113,14 @@ def test_a_worker_joins_with_a_token_minted_then_and_deleted_even_when_the_join_
     )
     env["KINDLING_NODE_SCRIPT"] = "node side"
     stdin = "token: '@KINDLING_JOIN_TOKEN@'\ncaCertHashes: ['@KINDLING_CA_CERT_HASH@']\n"
-    result = run("kubeadm-join.sh", env, "cp", "worker-1", stdin=stdin)
+    result = run("kubeadm-join.sh", env, "cp", "worker-1", "10.96.0.0/12", stdin=stdin)
     assert result.returncode == 3, "the join's failure is the step's"
     assert (tmp_path / "joined").read_text() == ("token: 'abcdef.0123456789abcdef'\ncaCertHashes: ['sha256:feed']\n"), (
         "the placeholders are filled on the host, never stored"
     )
     calls = log.read_text().splitlines()
     assert "docker exec cp kubeadm token create --ttl 15m --print-join-command" in calls
+    assert "docker exec -i worker-1 /bin/sh -c node side kubeadm-join-node 10.96.0.0/12" in calls
     assert calls[-1] == "docker exec cp kubeadm token delete abcdef"
     assert not [call for call in calls if "0123456789abcdef" in call], "a token's secret half on a command line"
 
@@ -111,7 +141,7 @@ def test_a_worker_an_interrupted_up_already_joined_is_left_as_it_is(tmp_path):
     log = tmp_path / "log"
     env = join_stand_ins(tmp_path, log, ready="True", kubelet_conf=True)
     env["KINDLING_NODE_SCRIPT"] = "node side"
-    result = run("kubeadm-join.sh", env, "cp", "worker-1", stdin="x")
+    result = run("kubeadm-join.sh", env, "cp", "worker-1", "10.96.0.0/12", stdin="x")
     assert result.returncode == 0 and "worker-1 has already joined the cluster" in result.stderr
     calls = log.read_text()
     assert "token create" not in calls and "delete node" not in calls and "kubeadm-join-node" not in calls
@@ -124,7 +154,7 @@ def test_a_worker_whose_join_an_interrupted_up_cut_short_is_removed_from_the_clu
         log = tmp_path / f"log-{ready}-{kubelet_conf}"
         env = join_stand_ins(tmp_path / f"bin-{ready}-{kubelet_conf}", log, ready=ready, kubelet_conf=kubelet_conf)
         env["KINDLING_NODE_SCRIPT"] = "node side"
-        result = run("kubeadm-join.sh", env, "cp", "worker-1", stdin="x")
+        result = run("kubeadm-join.sh", env, "cp", "worker-1", "10.96.0.0/12", stdin="x")
         assert result.returncode == 0, result.stderr
         calls = log.read_text().splitlines()
         deleted = calls.index(
@@ -183,7 +213,15 @@ def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_an
     env = control_plane_stand_ins(tmp_path, log)
     env["KINDLING_NODE_SCRIPT"] = "node side"
     stdin = "token: '@KINDLING_JOIN_TOKEN@'\nhash: '@KINDLING_CA_CERT_HASH@'\nkey: '@KINDLING_CERTIFICATE_KEY@'\n"
-    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", "node-role.kubernetes.io/master", stdin=stdin)
+    result = run(
+        "kubeadm-join-control-plane.sh",
+        env,
+        "cp",
+        "cp-2",
+        "10.96.0.0/12",
+        "node-role.kubernetes.io/master",
+        stdin=stdin,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "joined").read_text() == (
         f"token: 'abcdef.0123456789abcdef'\nhash: 'sha256:feed'\nkey: '{KEY}'\n"
@@ -195,6 +233,7 @@ def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_an
     upload = "docker exec cp kubeadm init phase upload-certs --upload-certs --config /etc/kindling/kubeadm.yaml"
     assert calls.index("docker exec cp kubeadm token create --ttl 15m --print-join-command") < calls.index(upload)
     joined = next(i for i, call in enumerate(calls) if "kubeadm-join-node" in call)
+    assert calls[joined] == "docker exec -i cp-2 /bin/sh -c node side kubeadm-join-node 10.96.0.0/12"
     after = calls[joined + 1 :]
     assert "docker exec cp kubeadm token delete abcdef" in after
     assert any("delete secret kubeadm-certs" in call for call in after), "the uploaded certificates go"
@@ -209,7 +248,9 @@ def test_a_failed_control_plane_join_still_deletes_its_credentials_and_removes_n
     log = tmp_path / "log"
     env = control_plane_stand_ins(tmp_path, log, join_exit=4)
     env["KINDLING_NODE_SCRIPT"] = "node side"
-    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", "node-role.kubernetes.io/master", stdin="x")
+    result = run(
+        "kubeadm-join-control-plane.sh", env, "cp", "cp-2", "10.96.0.0/12", "node-role.kubernetes.io/master", stdin="x"
+    )
     assert result.returncode == 4, "the join's failure is the step's"
     calls = log.read_text().splitlines()
     assert "docker exec cp kubeadm token delete abcdef" in calls
@@ -221,7 +262,7 @@ def test_a_control_plane_without_an_uploaded_key_does_not_join(tmp_path):
     log = tmp_path / "log"
     env = control_plane_stand_ins(tmp_path, log, upload="error: etcd unreachable")
     env["KINDLING_NODE_SCRIPT"] = "node side"
-    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", stdin="x")
+    result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", "10.96.0.0/12", stdin="x")
     assert result.returncode == 1
     assert "did not upload the cluster's certificates for cp-2" in result.stderr
     assert not (tmp_path / "joined").exists()

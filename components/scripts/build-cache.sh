@@ -15,13 +15,28 @@
 # pass for any the first could not yet remove.
 set -eu
 
+# Docker runs one disk usage operation at a time and refuses a second at once ("a disk usage operation
+# is already running"): another cluster's destroy or check listing its cache in the same second. Such a
+# listing is tried again; one that still fails fails the step, rather than reading as an empty cache.
 records() {
-  docker system df -v --format '{{range .BuildCache}}{{println .ID .CreatedAt}}{{end}}'
+  said="$(mktemp)"
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    if docker system df -v --format '{{range .BuildCache}}{{println .ID .CreatedAt}}{{end}}' 2>"$said"; then
+      rm -f "$said"
+      return 0
+    fi
+    grep -q "already running" "$said" || break
+    sleep "${KINDLING_DF_RETRY_SECONDS:-3}"
+  done
+  echo "cannot list the build cache: $(cat "$said")" >&2
+  rm -f "$said"
+  return 1
 }
 
 # The records of $PULUMI_COMMAND_STDOUT that still exist, in its order.
 ours_left() {
-  present=" $(records | cut -d' ' -f1 | tr '\n' ' ') "
+  listed="$(records)" || return 1
+  present=" $(printf '%s\n' "$listed" | cut -d' ' -f1 | tr '\n' ' ') "
   for id in ${PULUMI_COMMAND_STDOUT:-}; do
     case "$present" in *" $id "*) echo "$id" ;; esac
   done
@@ -33,7 +48,8 @@ case "${1:-}" in
     ;;
   created)
     since="${KINDLING_BUILD_STARTED:?the time the build started, in epoch seconds}"
-    records | while read -r id created; do
+    listed="$(records)"
+    printf '%s\n' "$listed" | while read -r id created; do
       [ -n "$id" ] || continue
       # CreatedAt reads "2026-12-01 11:54:49.45 +0000 UTC"; date -d takes it without the zone name.
       at="$(date -u -d "${created% UTC}" +%s.%N)"
@@ -54,7 +70,8 @@ case "${1:-}" in
         said="$(docker builder prune --all --force --filter "id=$id" 2>&1)" || { echo "$said" >&2; exit 1; }
       done
     done
-    for id in $(ours_left); do
+    remaining="$(ours_left)"
+    for id in $remaining; do
       echo "build cache record $id is still shared with another image; left in place" >&2
     done
     ;;

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Node side: kubeadm init on control-plane node $1 with the configuration on stdin.
-# Further arguments are control-plane taints to remove (given only when the cluster has no workers).
+# Node side: kubeadm init on control-plane node $1 with the configuration on stdin; $2 is the
+# cluster's service subnet. Further arguments are control-plane taints to remove (given only when
+# the cluster has no workers).
 set -eu
 node=$1
-shift
+service_subnet=$2
+shift 2
 mkdir -p /etc/kindling
 cat > /etc/kindling/kubeadm.yaml
 # A previous attempt that failed half way leaves manifests, certificates and etcd data behind;
@@ -11,6 +13,11 @@ cat > /etc/kindling/kubeadm.yaml
 if [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /var/lib/etcd/member ]; then
     echo "removing what an earlier, failed kubeadm init left behind" >&2
     kubeadm reset --force >&2
+fi
+# Pods' packets for Service addresses kube-proxy did not translate stay on the node, from now on
+# and after every restart (absent from a prebuilt node image not made from node-image/).
+if [ -x /usr/local/lib/kindling/service-ips.sh ]; then
+    /usr/local/lib/kindling/service-ips.sh "$service_subnet"
 fi
 # Preflight checks assume a machine, not a container (swap, kernel config, modules): skip them as kind does.
 kubeadm init --config /etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-token-print

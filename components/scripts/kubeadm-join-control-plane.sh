@@ -1,7 +1,8 @@
 #!/bin/sh
 # Host side: join node $2 to the cluster as a further control plane; $1 is the control plane that
-# ran kubeadm init. Further arguments are control-plane taints to remove from $2 once it has
-# joined (given only when the cluster has no workers). stdin is the node's JoinConfiguration with @KINDLING_JOIN_TOKEN@,
+# ran kubeadm init, $3 the cluster's service subnet (for the node-side script). Further arguments
+# are control-plane taints to remove from $2 once it has joined (given only when the cluster has
+# no workers). stdin is the node's JoinConfiguration with @KINDLING_JOIN_TOKEN@,
 # @KINDLING_CA_CERT_HASH@ and @KINDLING_CERTIFICATE_KEY@ standing for values minted here, just
 # before the join: a bootstrap token that lives 15 minutes, and the key of a fresh upload of the
 # cluster's certificates (the kubeadm-certs Secret, which kubeadm would keep for two hours). Once
@@ -11,7 +12,8 @@
 set -eu
 control_plane=$1
 node=$2
-shift 2
+service_subnet=$3
+shift 3
 node_script=$KINDLING_NODE_SCRIPT
 
 on_control_plane() {
@@ -56,7 +58,7 @@ KINDLING_TOKEN=$token KINDLING_CA_CERT_HASH=$ca_cert_hash KINDLING_CERTIFICATE_K
     gsub(/@KINDLING_CA_CERT_HASH@/, ENVIRON["KINDLING_CA_CERT_HASH"])
     gsub(/@KINDLING_CERTIFICATE_KEY@/, ENVIRON["KINDLING_CERTIFICATE_KEY"])
     print
-}' | docker exec -i "$node" /bin/sh -c "$node_script" kubeadm-join-node || status=$?
+}' | docker exec -i "$node" /bin/sh -c "$node_script" kubeadm-join-node "$service_subnet" || status=$?
 forget
 [ "$status" -eq 0 ] || exit "$status"
 for taint in "$@"; do

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Node side: kubeadm join with the configuration on stdin.
+# Node side: kubeadm join with the configuration on stdin; $1 is the cluster's service subnet.
 set -eu
+service_subnet=$1
 mkdir -p /etc/kindling
 umask 077
 cat > /etc/kindling/kubeadm-join.yaml
@@ -8,6 +9,10 @@ cat > /etc/kindling/kubeadm-join.yaml
 if [ -e /etc/kubernetes/kubelet.conf ]; then
     echo "removing what an earlier, failed kubeadm join left behind" >&2
     kubeadm reset --force >&2
+fi
+# As kubeadm-init.sh does: pods' packets for Service addresses kube-proxy did not translate stay here.
+if [ -x /usr/local/lib/kindling/service-ips.sh ]; then
+    /usr/local/lib/kindling/service-ips.sh "$service_subnet"
 fi
 kubeadm join --config /etc/kindling/kubeadm-join.yaml --skip-phases=preflight
 rm -f /etc/kindling/kubeadm-join.yaml

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Host side: join worker node $2 to the cluster whose control plane is node $1.
+# Host side: join worker node $2 to the cluster whose control plane is node $1; $3 is the
+# cluster's service subnet, for the node-side script.
 # stdin is the worker's JoinConfiguration with @KINDLING_JOIN_TOKEN@ and @KINDLING_CA_CERT_HASH@
 # standing for values minted here: a bootstrap token that lives 15 minutes and is deleted once
 # used, so no join credential is ever stored in the Pulumi state. The node-side join script
@@ -7,6 +8,7 @@
 set -eu
 control_plane=$1
 worker=$2
+service_subnet=$3
 node_script=$KINDLING_NODE_SCRIPT
 admin() { docker exec "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 # An interrupted `up` (make recover) may have left this join done, or half done. A worker the
@@ -32,7 +34,7 @@ KINDLING_TOKEN=$token KINDLING_CA_CERT_HASH=$ca_cert_hash awk '{
     gsub(/@KINDLING_JOIN_TOKEN@/, ENVIRON["KINDLING_TOKEN"])
     gsub(/@KINDLING_CA_CERT_HASH@/, ENVIRON["KINDLING_CA_CERT_HASH"])
     print
-}' | docker exec -i "$worker" /bin/sh -c "$node_script" kubeadm-join-node || status=$?
+}' | docker exec -i "$worker" /bin/sh -c "$node_script" kubeadm-join-node "$service_subnet" || status=$?
 # By its id, the public half: the secret half never goes on a command line.
 docker exec "$control_plane" kubeadm token delete "${token%%.*}" >/dev/null 2>&1 || true
 exit "$status"
