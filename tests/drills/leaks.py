@@ -22,6 +22,15 @@ SHAPES = {
 }
 # PEM as a kubeconfig holds it: base64 of "-----BEGIN".
 BASE64_PEM = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]+")
+# Each record `pulumi --logtostderr` writes starts with glog's header ("I1203 10:22:33.123456   4242 rpc.go:77] ");
+# a value with newlines in it (a kubeconfig) goes on over the lines after it.
+GLOG_HEADER = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w.-]+:\d+\] ")
+# Pulumi's engine (pkg/resource/plugin/rpc.go) traces at V9 every property it marshals or unmarshals for a provider
+# call, formatting secrets with %v; the Command provider's stdout only becomes secret after it is unmarshalled.
+# That is the engine's leak, not kindling's: the drill counts it apart and fails on any other record.
+ENGINE_RPC_TRACE = re.compile(
+    r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ rpc\.go:\d+\] (?:Marshaling|Unmarshaling) property for RPC\["
+)
 
 
 def masked(text: str, known: dict[str, str]) -> str:
@@ -94,6 +103,26 @@ def inspected(containers: list[str]) -> dict[str, str]:
         name: subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=False).stdout
         for name in containers
     }
+
+
+def verbose_log_records(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A `--verbose 9 --logtostderr` log as ``(others, engine_rpc_trace)``, each ``{"line N": record}``.
+
+    A record is a line with glog's header and the lines without one that follow it (the rest of a multi-line
+    value). Lines before the first header make one record; other output written between records (a plugin's
+    stderr) goes with the record before it, which is why the run keeps the update's stdout apart.
+    """
+    others: dict[str, str] = {}
+    engine: dict[str, str] = {}
+    start, lines = 0, []
+    for number, line in enumerate([*text.splitlines(), None], start=1):
+        if line is not None and lines and not GLOG_HEADER.match(line):
+            lines.append(line)
+            continue
+        if lines:
+            (engine if ENGINE_RPC_TRACE.match(lines[0]) else others)[f"line {start}"] = "\n".join(lines)
+        start, lines = number, [line]
+    return others, engine
 
 
 def scan(sources: dict[str, dict[str, str]], known: dict[str, str]) -> dict[str, list[str]]:
