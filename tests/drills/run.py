@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -210,7 +211,7 @@ def killed_ups_and_leaks(report: Report, cluster: DrillCluster) -> bool:
 
 
 def credentials_hidden(report: Report, cluster: DrillCluster, processes: leaks.ProcessSampler, verbose_log: Path):
-    """Drill 6. The engine's own RPC trace in the verbose log is counted apart: Pulumi's leak, not kindling's."""
+    """Drill 6. Pulumi's own traces in the verbose log (leaks.PULUMI_TRACES) are counted apart: its leak."""
     key = client_key(cluster.kubeconfig)
     report.check("the kubeconfig has a client key to look for", bool(key), "no kubeconfig output")
     known = {"the kubeconfig's client key": key, "the kubeconfig's client key (decoded)": decoded(key)}
@@ -218,7 +219,7 @@ def credentials_hidden(report: Report, cluster: DrillCluster, processes: leaks.P
         ["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", f"label=kindling.cluster={cluster.name}"],
         capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
-    others, engine_trace = leaks.verbose_log_records(verbose_log.read_text(errors="replace"))
+    others, pulumi_traces = leaks.verbose_log_records(verbose_log.read_text(errors="replace"))
     found = leaks.scan(
         {
             "state": leaks.plaintext_files(cluster.work / ".state"),
@@ -230,18 +231,18 @@ def credentials_hidden(report: Report, cluster: DrillCluster, processes: leaks.P
         known,
     )
     report.check(
-        "no credential in the state, the update log, the verbose log outside the engine's RPC trace, "
+        "no credential in the state, the update log, the verbose log outside Pulumi's own traces, "
         "docker inspect or the process list",
         not found,
         "; ".join(f"{where}: {', '.join(what)}" for where, what in found.items()),
     )
-    in_trace = leaks.scan({"": engine_trace}, known)
+    in_traces = Counter(where.rsplit(": ", 1)[-1] for where in leaks.scan({"": pulumi_traces}, known))
+    said = "; ".join(f"{count} records of {source}" for source, count in sorted(in_traces.items()))
     say(
-        f"known: Pulumi engine: {len(in_trace)} of the {len(engine_trace)} records of its own RPC property trace "
-        f"(rpc.go, `Marshaling/Unmarshaling property for RPC`) in the --verbose 9 log hold a credential in "
-        "plaintext; kindling cannot hide them: never share a verbose Pulumi log"
-        if in_trace
-        else f"known: Pulumi engine: none of the {len(engine_trace)} records of its RPC trace held a credential"
+        f"known: Pulumi engine: {said} hold a credential in plaintext in the --verbose 9 log (of "
+        f"{len(pulumi_traces)} such records); Pulumi writes them, kindling cannot hide them: never share a verbose log"
+        if in_traces
+        else f"known: Pulumi engine: none of the {len(pulumi_traces)} records of Pulumi's traces held a credential"
     )
 
 
