@@ -20,7 +20,7 @@ help:
 	@echo "make bundle-apply RELEASE=1.19.1 STACK=<stack>   point a stack at that bundle"
 	@echo "make e2e STACK=<stack>      a real cluster from the bundle: up, checks, restart, destroy"
 	@echo "make recover STACK=<stack>  after an interrupted up: clear its pending operations and stray Docker objects"
-	@echo "make drills STACK=<stack>   reliability drills on a real cluster: killed ups and their recovery, leaks"
+	@echo "make drills STACK=<stack>   reliability drills on real clusters: killed ups, leaks, load, engine restart, side by side"
 	@echo "make matrix [STACKS='k8s-1-19-1 ...']   make e2e over catalog releases (default: all), into one JSON and the README's table"
 	@echo "make bench STACK=<stack>    kindling against the hand-made floor, timed side by side"
 	@echo "make snapshot STACK=<stack> [NAME=...]   capture a running cluster; kindling:snapshot: NAME starts a stack from it"

@@ -43,3 +43,59 @@ def test_a_report_names_the_process_without_repeating_its_secret():
     sampler.samples = {"sed -e s|@KINDLING_JOIN_TOKEN@|abcdef.0123456789abcdef|", "sleep 1"}
     found = scan({"process list": sampler.texts({})}, {})
     assert found == {"process list sed -e s|@KINDLING_JOIN_TOKEN@|<secret>|": ["a bootstrap token"]}
+
+
+GLOG_TIME = "I1203 10:22:33.123456   4242"
+KUBECONFIG = (
+    "apiVersion: v1\nusers:\n- name: admin\n  user:\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVkt\n"
+)
+
+
+def test_a_credential_in_the_engines_rpc_trace_is_counted_apart_from_any_other_record():
+    from tests.drills.leaks import verbose_log_records
+
+    log = (
+        f"{GLOG_TIME} rpc.go:77] Marshaling property for RPC[Provider[command].Create()]: create={{echo ok}}\n"
+        f"{GLOG_TIME} rpc.go:281] Unmarshaling property for RPC[Provider[command].Create()]: stdout={{{KUBECONFIG}}}\n"
+        f"{GLOG_TIME} step_executor.go:402] StepExecutor worker(-2): step create on urn:kubeadm-init done\n"
+        f"{GLOG_TIME} eventsink.go:62] kubeadm-init stdout: {KUBECONFIG}"
+    )
+    others, engine = verbose_log_records(log)
+    rpc = "the engine's RPC property trace (rpc.go)"
+    assert list(engine) == [f"line 1: {rpc}", f"line 2: {rpc}"]
+    assert engine[f"line 2: {rpc}"].endswith("client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVkt\n}")
+    assert list(others) == ["line 8", "line 9"]
+    # The continuation of a kubeconfig printed by anything but the RPC trace is kindling's leak.
+    assert "client-key-data" in others["line 9"] and "client-key-data" not in others["line 8"]
+
+
+def test_a_record_only_mentioning_the_rpc_trace_is_not_taken_for_it():
+    from tests.drills.leaks import verbose_log_records
+
+    others, engine = verbose_log_records(
+        f"text before any record\n{GLOG_TIME} log.go:9] echo 'Marshaling property for RPC[x]: key={KUBECONFIG}'\n"
+    )
+    assert engine == {}
+    assert list(others) == ["line 1", "line 2"]
+
+
+def test_pulumis_step_plan_and_the_sdks_registered_outputs_are_pulumis_traces_too():
+    from tests.drills.leaks import verbose_log_records
+
+    log = (
+        f"{GLOG_TIME} step_generator.go:1482] Planner decided to create 'urn:x::addons-cluster' (inputs=map["
+        f"kubeconfig:{{{KUBECONFIG}}}])\n"
+        f"{GLOG_TIME} eventsink.go:59] register resource outputs prepared: urn=urn:x::kubeadm, props=fields {{\n"
+        f"{GLOG_TIME} eventsink.go:59] resource registration successful: ty=kindling:index:Kubeadm, urn={KUBECONFIG}"
+        f"{GLOG_TIME} eventsink.go:62] eventSink::Debug(<{{%reset%}}>resource registration successful: urn=u, props=\n"
+        f"{GLOG_TIME} eventsink.go:62] eventSink::Debug(<{{%reset%}}>kindling: wrote {KUBECONFIG}"
+    )
+    others, traces = verbose_log_records(log)
+    assert [where.split(": ", 1)[1] for where in traces] == [
+        "the engine's step plan (step_generator.go)",
+        "the Python SDK's debug line of registered outputs",
+        "the Python SDK's debug line of registered outputs",
+    ]
+    # The SDK's line without outputs, or one of kindling's own through the same event sink, is not excused.
+    assert list(others) == ["line 8", "line 14"]
+    assert "client-key-data" in others["line 8"] and "client-key-data" in others["line 14"]

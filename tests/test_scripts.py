@@ -267,3 +267,66 @@ def test_a_control_plane_without_an_uploaded_key_does_not_join(tmp_path):
     assert "did not upload the cluster's certificates for cp-2" in result.stderr
     assert not (tmp_path / "joined").exists()
     assert "docker exec cp kubeadm token delete abcdef" in log.read_text().splitlines()
+
+
+def node_with_leftovers(tmp_path, leftover: str):
+    """A node where an earlier kubeadm run left ``leftover`` behind and still runs (its `up` was killed),
+    its pods' containers still in containerd, and no crictl for kubeadm reset to remove them with."""
+    log = tmp_path / "log"
+    (tmp_path / leftover).parent.mkdir(parents=True)
+    (tmp_path / leftover).write_text("left behind")
+    killed = tmp_path / "killed"
+    env = stand_ins(
+        tmp_path,
+        {
+            # One kubeadm still running from the killed up: the first pkill finds it, the next none.
+            "pkill": f'echo "pkill $*" >> {log}; [ -e {killed} ] && exit 1; touch {killed}',
+            "kubeadm": f'echo "kubeadm $*" >> {log}; [ "$1 $2" = "token list" ] && echo TOKEN; exit 0',
+            "kubectl": "exit 0",
+            "ctr": f'echo "ctr $*" >> {log}; case "$*" in *"ls --quiet"*) echo "$3-a"; echo "$3-b";; esac',
+            "systemctl": f'echo "systemctl $*" >> {log}',
+        },
+    )
+    return env, log
+
+
+def test_a_kubeadm_init_run_again_stops_the_killed_one_and_its_control_plane_first(tmp_path):
+    env, log = node_with_leftovers(tmp_path, "etc/kubernetes/manifests/kube-apiserver.yaml")
+    result = run("kubeadm-init.sh", env, "cp", stdin="kind: InitConfiguration\n", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert calls[:3] == ["pkill -KILL -x kubeadm", "pkill -KILL -x kubeadm", "kubeadm reset --force"]
+    removed = calls[3 : calls.index("systemctl restart containerd")]
+    assert removed == [
+        "ctr --namespace k8s.io task ls --quiet",
+        "ctr --namespace k8s.io task kill --signal SIGKILL task-a",
+        "ctr --namespace k8s.io task delete --force task-a",
+        "ctr --namespace k8s.io task kill --signal SIGKILL task-b",
+        "ctr --namespace k8s.io task delete --force task-b",
+        "ctr --namespace k8s.io container ls --quiet",
+        "ctr --namespace k8s.io container delete container-a",
+        "ctr --namespace k8s.io container delete container-b",
+    ]
+    assert calls.index("systemctl restart containerd") < calls.index(
+        "kubeadm init --config " + f"{tmp_path}/etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-token-print"
+    )
+
+
+def test_a_first_kubeadm_init_touches_no_container(tmp_path):
+    env, log = node_with_leftovers(tmp_path, "unrelated/file")
+    result = run("kubeadm-init.sh", env, "cp", stdin="kind: InitConfiguration\n", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not [call for call in log.read_text().splitlines() if call.split()[0] in ("pkill", "ctr", "systemctl")]
+
+
+def test_a_join_run_again_stops_the_killed_one_and_its_pods_first(tmp_path):
+    env, log = node_with_leftovers(tmp_path, "etc/kubernetes/kubelet.conf")
+    result = run("kubeadm-join-node.sh", env, stdin="kind: JoinConfiguration\n", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert calls[:3] == ["pkill -KILL -x kubeadm", "pkill -KILL -x kubeadm", "kubeadm reset --force"]
+    assert "ctr --namespace k8s.io container delete container-b" in calls
+    assert calls[-2:] == [
+        "systemctl restart containerd",
+        f"kubeadm join --config {tmp_path}/etc/kindling/kubeadm-join.yaml --skip-phases=preflight",
+    ]

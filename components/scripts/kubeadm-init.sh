@@ -8,11 +8,30 @@ service_subnet=$2
 shift 2
 mkdir -p /etc/kindling
 cat > /etc/kindling/kubeadm.yaml
+
+# kubeadm reset removes the pods' containers only through crictl, which the nodes of some releases lack
+# (1.19.1's): the control plane the earlier init started then goes on holding its ports with the old
+# certificates, and the new one never comes up. Remove them through containerd itself, and restart it so
+# that its CRI plugin forgets them.
+remove_pod_containers() {
+    for task in $(ctr --namespace k8s.io task ls --quiet); do
+        ctr --namespace k8s.io task kill --signal SIGKILL "$task" >/dev/null 2>&1 || true
+        ctr --namespace k8s.io task delete --force "$task" >/dev/null 2>&1 || true
+    done
+    for container in $(ctr --namespace k8s.io container ls --quiet); do
+        ctr --namespace k8s.io container delete "$container" >/dev/null 2>&1 || true
+    done
+    systemctl restart containerd
+}
 # A previous attempt that failed half way leaves manifests, certificates and etcd data behind;
 # clear them so that running `pulumi up` again can succeed.
 if [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /var/lib/etcd/member ]; then
     echo "removing what an earlier, failed kubeadm init left behind" >&2
+    # When `pulumi up` is killed, only the docker exec client dies: the kubeadm init it started goes
+    # on in the node and would write on after the reset.
+    while pkill -KILL -x kubeadm; do sleep 1; done
     kubeadm reset --force >&2
+    remove_pod_containers
 fi
 # Pods' packets for Service addresses kube-proxy did not translate stay on the node, from now on
 # and after every restart (absent from a prebuilt node image not made from node-image/).

@@ -8,7 +8,19 @@ cat > /etc/kindling/kubeadm-join.yaml
 # A previous attempt that failed half way leaves a kubelet configuration behind; clear it so a retry can succeed.
 if [ -e /etc/kubernetes/kubelet.conf ]; then
     echo "removing what an earlier, failed kubeadm join left behind" >&2
+    # When `pulumi up` is killed, only the docker exec client dies: the join it started goes on in the node.
+    while pkill -KILL -x kubeadm; do sleep 1; done
     kubeadm reset --force >&2
+    # kubeadm reset removes the pods' containers only through crictl, which some releases' nodes lack:
+    # remove them through containerd, and restart it so that its CRI plugin forgets them.
+    for task in $(ctr --namespace k8s.io task ls --quiet); do
+        ctr --namespace k8s.io task kill --signal SIGKILL "$task" >/dev/null 2>&1 || true
+        ctr --namespace k8s.io task delete --force "$task" >/dev/null 2>&1 || true
+    done
+    for container in $(ctr --namespace k8s.io container ls --quiet); do
+        ctr --namespace k8s.io container delete "$container" >/dev/null 2>&1 || true
+    done
+    systemctl restart containerd
 fi
 # As kubeadm-init.sh does: pods' packets for Service addresses kube-proxy did not translate stay here.
 if [ -x /usr/local/lib/kindling/service-ips.sh ]; then

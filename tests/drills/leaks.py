@@ -22,6 +22,29 @@ SHAPES = {
 }
 # PEM as a kubeconfig holds it: base64 of "-----BEGIN".
 BASE64_PEM = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]+")
+# Each record `pulumi --logtostderr` writes starts with glog's header ("I1203 10:22:33.123456   4242 rpc.go:77] ");
+# a value with newlines in it (a kubeconfig) goes on over the lines after it.
+GLOG_HEADER = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w.-]+:\d+\] ")
+_HEADER = r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ "
+# Records Pulumi itself writes at --verbose 9 with secrets in plaintext, which kindling cannot hide: that is
+# Pulumi's leak, not kindling's, so the drill counts them apart and fails on a credential in any other record.
+PULUMI_TRACES = {
+    # The engine (pkg/resource/plugin/rpc.go) traces every property it marshals or unmarshals for a provider
+    # call with %v; the Command provider's stdout only becomes secret after it is unmarshalled.
+    "the engine's RPC property trace (rpc.go)": re.compile(
+        _HEADER + r"rpc\.go:\d+\] (?:Marshaling|Unmarshaling) property for RPC\["
+    ),
+    # The engine's step generator logs a new resource's inputs with %v (the kubernetes provider's kubeconfig).
+    "the engine's step plan (step_generator.go)": re.compile(
+        _HEADER + r"step_generator\.go:\d+\] Planner decided to \w+ '[^']*' \(inputs="
+    ),
+    # The Python SDK's debug lines around register_outputs (pulumi/runtime/resource.py) print the serialized
+    # outputs, secrets' values included; the engine logs each twice (eventsink.go).
+    "the Python SDK's debug line of registered outputs": re.compile(
+        _HEADER + r"eventsink\.go:\d+\] (?:eventSink::Debug\(<\{%reset%\}>)?"
+        r"(?:register resource outputs prepared|resource registration successful): urn=[^,\s]*, props="
+    ),
+}
 
 
 def masked(text: str, known: dict[str, str]) -> str:
@@ -94,6 +117,36 @@ def inspected(containers: list[str]) -> dict[str, str]:
         name: subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=False).stdout
         for name in containers
     }
+
+
+def pulumi_trace(record: str) -> str:
+    """Which of Pulumi's own secret-printing traces ``record`` is (PULUMI_TRACES), or ""."""
+    return next((source for source, shape in PULUMI_TRACES.items() if shape.match(record)), "")
+
+
+def verbose_log_records(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A `--verbose 9 --logtostderr` log as ``(others, pulumi_traces)``: ``{"line N": record}`` and
+    ``{"line N: <which trace>": record}``.
+
+    A record is a line with glog's header and the lines without one that follow it (the rest of a multi-line
+    value). Lines before the first header make one record; other output written between records (a plugin's
+    stderr) goes with the record before it, which is why the run keeps the update's stdout apart.
+    """
+    others: dict[str, str] = {}
+    traces: dict[str, str] = {}
+    start, lines = 0, []
+    for number, line in enumerate([*text.splitlines(), None], start=1):
+        if line is not None and lines and not GLOG_HEADER.match(line):
+            lines.append(line)
+            continue
+        if lines:
+            source = pulumi_trace(lines[0])
+            if source:
+                traces[f"line {start}: {source}"] = "\n".join(lines)
+            else:
+                others[f"line {start}"] = "\n".join(lines)
+        start, lines = number, [line]
+    return others, traces
 
 
 def scan(sources: dict[str, dict[str, str]], known: dict[str, str]) -> dict[str, list[str]]:
