@@ -2,10 +2,10 @@
 
 Like kind's create (pkg/cluster/internal/create/create.go), it reads in kubeadm's order:
 
-1. the cluster's Docker network (NodeNetwork);
+1. the cluster's network: a Docker network (NodeNetwork), or its machines' bridge (MachineNetwork);
 2. local images the nodes run (PreloadedImages), and the node image with them baked in (NodeImage);
-3. the control-plane node, booted (NodeContainer), and with several control planes the load
-   balancer in front of them (ApiServerLoadBalancer);
+3. the control-plane node, booted (NodeContainer, or NodeMachine: the node runtime's one seam), and
+   with several control planes the load balancer in front of them (ApiServerLoadBalancer);
 4. kubeadm init, the kubeconfig, and the control plane Ready (KubeadmControlPlane);
 5. each further control plane, booted and joined, one after the other (KubeadmControlPlaneJoin);
 6. each worker node, booted and joined (NodeContainer, KubeadmJoin);
@@ -36,8 +36,11 @@ from components.control_plane import KubeadmControlPlane, KubeadmControlPlaneArg
 from components.control_plane_join import CERTIFICATE_KEY, KubeadmControlPlaneJoin, KubeadmControlPlaneJoinArgs
 from components.load_balancer import ApiServerLoadBalancer, ApiServerLoadBalancerArgs
 from components.loaded_images import LoadedImages, LoadedImagesArgs
+from components.machine_network import MachineNetwork, MachineNetworkArgs
+from components.node import ClusterNode
 from components.node_container import NodeContainer, NodeContainerArgs
 from components.node_image import NodeImage, NodeImageArgs
+from components.node_machine import NodeMachine, NodeMachineArgs
 from components.node_network import NodeNetwork, NodeNetworkArgs
 from components.preloaded_images import PreloadedImages, PreloadedImagesArgs
 from components.restored_control_plane import RestoredControlPlane, RestoredControlPlaneArgs
@@ -46,7 +49,7 @@ from components.restored_worker import RestoredWorker, RestoredWorkerArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
 from kindling.artifacts import is_directory, local_artifacts
-from kindling.catalog import CONTROL_PLANE_ONLY_IMAGES, image_name
+from kindling.catalog import images_a_worker_runs
 from kindling.config import Chart
 from kindling.haproxy_config import render_haproxy_config
 from kindling.host import DockerHost, warn_about_the_host
@@ -58,6 +61,7 @@ from kindling.kubeadm_config import (
     render_kubelet_identity_config,
 )
 from kindling.local_images import containerd_name
+from kindling.machines import bridge_name, machines_dir, veth_name
 from kindling.spec import ClusterSpec
 
 
@@ -124,11 +128,6 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def images_a_worker_runs(images: tuple[str, ...]) -> list[str]:
-    """The preloaded images a worker runs: all but the control plane's static pods'."""
-    return [image for image in images if image_name(image) not in CONTROL_PLANE_ONLY_IMAGES]
-
-
 def load_balancer(
     spec: ClusterSpec, network: pulumi.Input[str], published: ApiServerPublishing
 ) -> ApiServerLoadBalancer:
@@ -179,6 +178,32 @@ def restored_worker(
     )
 
 
+def node_machine(
+    spec: ClusterSpec,
+    index: int,
+    image: pulumi.Input[str],
+    network: MachineNetwork,
+    host: DockerHost,
+    config: str,
+    api_server: ApiServerPublishing | None,
+) -> NodeMachineArgs:
+    """Node ``index`` as a systemd-nspawn machine: its root filesystem, address and options."""
+    return NodeMachineArgs(
+        name=spec.node_names[index],
+        image=image,
+        machines_dir=machines_dir(spec.name),
+        network=network,
+        veth=veth_name(spec.node_names[index]),
+        ip=str(spec.node_ip(index)),
+        gateway=str(spec.gateway_ip),
+        prefix_length=spec.node_subnet.prefixlen,
+        mount_lib_modules=host.nodes_mount_lib_modules,
+        config_sha256=_sha256(config),
+        hosts={name: str(spec.node_ip(i)) for i, name in enumerate(spec.control_plane_names)},
+        api_server=api_server,
+    )
+
+
 def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: dict[str, str]) -> None:
     snapshot = spec.snapshot
     # First, as it may still refuse the configuration (a missing local artifact): nothing exists yet.
@@ -186,8 +211,11 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
     warn_about_the_host(spec, host)
 
     # 1. The cluster's network, on a fixed subnet.
-    network = NodeNetwork(
-        "network", NodeNetworkArgs(cluster=spec.name, subnet=str(spec.node_subnet), gateway=str(spec.gateway_ip))
+    subnet, gateway = str(spec.node_subnet), str(spec.gateway_ip)
+    network = (
+        MachineNetwork("network", MachineNetworkArgs(bridge=bridge_name(spec.name), subnet=subnet, gateway=gateway))
+        if spec.node_runtime == "nspawn"
+        else NodeNetwork("network", NodeNetworkArgs(cluster=spec.name, subnet=subnet, gateway=gateway))
     )
     # 2. The local images the nodes run, and the node image: built with them in its containerd, or
     # (a prebuilt image) loaded into each node before kubeadm runs. From a snapshot: its images, and
@@ -205,10 +233,15 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
         image = NodeImage("node-image", image_args)
         loaded_at_start = preloaded if prebuilt else None
 
-    nodes: list[NodeContainer] = []  # every node, in the order they are made
+    nodes: list[ClusterNode] = []  # every node, in the order they are made
 
-    def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> NodeContainer:
+    def node(name: str, index: int, config: str, api_server: ApiServerPublishing | None) -> ClusterNode:
         control_plane = index < spec.control_planes
+        if isinstance(network, MachineNetwork):
+            nodes.append(
+                NodeMachine(name, node_machine(spec, index, image.image_id, network, host, config, api_server))
+            )
+            return nodes[-1]
         made = NodeContainer(
             name,
             NodeContainerArgs(

@@ -14,8 +14,8 @@ import pulumi_command as command
 import yaml
 
 from components.api_server_port import PublishedApiServer
-from components.node_container import NodeContainer
-from components.shell import in_node, run_script
+from components.node import ClusterNode
+from components.shell import run_script
 from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, INIT_STEP, KUBECONFIG_SCRIPT, KUBECONFIG_STEP
 
 READY_TIMEOUT_SECONDS = 180
@@ -23,7 +23,7 @@ READY_TIMEOUT_SECONDS = 180
 
 @dataclass
 class KubeadmControlPlaneArgs:
-    node: NodeContainer
+    node: ClusterNode
     kubeadm_config: str
     # The cluster's Service range: the node keeps pods' packets for it that kube-proxy did not translate.
     service_subnet: str
@@ -62,13 +62,13 @@ def parse_node_versions(report: str) -> dict[str, str]:
 
 
 def control_plane_outputs(
-    component: pulumi.ComponentResource, name: str, node: NodeContainer, published: PublishedApiServer
+    component: pulumi.ComponentResource, name: str, node: ClusterNode, published: PublishedApiServer
 ) -> tuple[command.local.Command, pulumi.Output[dict[str, str]], pulumi.Output[str], pulumi.Output[str]]:
     """What a control plane gives once ``component.init`` made it (kubeadm init, or a restore): the Command
     that waits for it to be Ready, what its node runs, the cluster-admin kubeconfig and the API's URL."""
     admin_conf = run_script(
         f"{name}-{KUBECONFIG_STEP}",
-        in_node(node.node_name, KUBECONFIG_SCRIPT),
+        node.in_node(KUBECONFIG_SCRIPT),
         triggers=[component.init.id],
         # The kubeconfig grants cluster-admin: never in logs, encrypted in state.
         logging=command.local.Logging.STDERR,
@@ -80,14 +80,14 @@ def control_plane_outputs(
     # (/readyz): what a stack without a pod network (cni: none) promises, too.
     ready = run_script(
         f"{name}-ready",
-        in_node(node.node_name, "control-plane-ready.sh", str(READY_TIMEOUT_SECONDS)),
+        node.in_node("control-plane-ready.sh", str(READY_TIMEOUT_SECONDS)),
         triggers=[component.init.id],
         opts=pulumi.ResourceOptions(parent=component, depends_on=[component.init]),
     )
     # What the node really runs: a prebuilt image need not hold the catalog's versions.
     reported = run_script(
         f"{name}-node-versions",
-        in_node(node.node_name, "node-versions.sh"),
+        node.in_node("node-versions.sh"),
         triggers=[component.init.id],
         opts=pulumi.ResourceOptions(parent=component, depends_on=[component.init]),
     )
@@ -114,13 +114,13 @@ class KubeadmControlPlane(pulumi.ComponentResource):
         self.node = node
         self.init = run_script(
             f"{name}-{INIT_STEP}",
-            in_node(node.node_name, INIT_SCRIPT, node.node_name, args.service_subnet, *args.taints_to_remove),
+            node.in_node(INIT_SCRIPT, node.node_name, args.service_subnet, *args.taints_to_remove),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
             update="true",
             stdin=args.kubeadm_config,
-            # A new node container is a new machine: initialise it again.
-            triggers=[args.node.container.id],
+            # A new node is a new machine: initialise it again.
+            triggers=[args.node.instance_id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready, *args.after]),
         )
         self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(

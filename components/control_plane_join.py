@@ -9,8 +9,8 @@ import pulumi
 import pulumi_command as command
 
 from components.control_plane import KubeadmControlPlane
-from components.node_container import NodeContainer
-from components.shell import on_host, run_script, script
+from components.node import ClusterNode
+from components.shell import run_script, script
 from kindling.contract import CONTROL_PLANE_JOIN_SCRIPT, CONTROL_PLANE_JOIN_TYPE
 
 # Stand-in in the rendered JoinConfiguration for the key kubeadm-join-control-plane.sh obtains by
@@ -22,7 +22,7 @@ CERTIFICATE_KEY = "@KINDLING_CERTIFICATE_KEY@"
 @dataclass
 class KubeadmControlPlaneJoinArgs:
     control_plane: KubeadmControlPlane  # where the token and the key are minted
-    node: NodeContainer
+    node: ClusterNode
     join_config: str
     service_subnet: str  # as KubeadmControlPlaneArgs.service_subnet
     # Taints kubeadm puts on this release's control planes; removed when there are no workers.
@@ -40,7 +40,7 @@ class KubeadmControlPlaneJoin(pulumi.ComponentResource):
         control_plane = args.control_plane
         self.join = run_script(
             f"{name}-join",
-            on_host(
+            args.node.on_host(
                 CONTROL_PLANE_JOIN_SCRIPT,
                 control_plane.node.node_name,
                 args.node.node_name,
@@ -53,7 +53,7 @@ class KubeadmControlPlaneJoin(pulumi.ComponentResource):
             update="true",
             stdin=args.join_config,
             # A new node container, or a re-initialised cluster, means joining again.
-            triggers=[args.node.container.id, control_plane.init.id],
+            triggers=[args.node.instance_id, control_plane.init.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node.ready, control_plane.ready, *args.after]),
         )
         self.register_outputs({"controlPlane": args.node.node_name})

@@ -19,7 +19,7 @@ import pulumi_docker as docker
 
 from components.api_server_port import ApiServerPublishing, PublishedApiServer, publish_api_server
 from components.preloaded_images import PreloadedImages
-from components.shell import on_host, run_script
+from components.shell import ScriptCommand, in_node, on_host, run_script
 from kindling.contract import (
     LABEL_CLUSTER,
     LABEL_CONFIG,
@@ -198,3 +198,16 @@ class NodeContainer(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[booted]),
             )
         self.register_outputs({"containerName": self.container.name, "systemdState": self.systemd_state, "ip": args.ip})
+
+    # How kubeadm steps reach it (components/node.py): docker exec.
+    @property
+    def instance_id(self) -> pulumi.Output[str]:
+        return self.container.id
+
+    def in_node(self, script_name: str, *args: str) -> ScriptCommand:
+        return in_node(self.node_name, script_name, *args)
+
+    def on_host(
+        self, script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None
+    ) -> ScriptCommand:
+        return on_host(script_name, *args, environment=environment)

@@ -17,14 +17,14 @@ import pulumi_command as command
 
 from components.api_server_port import PublishedApiServer
 from components.control_plane import control_plane_outputs
-from components.node_container import NodeContainer
-from components.shell import in_node, run_script
+from components.node import ClusterNode
+from components.shell import run_script
 from kindling.contract import RESTORE_SCRIPT, RESTORE_STEP, RESTORED_CONTROL_PLANE_TYPE
 
 
 @dataclass
 class RestoredControlPlaneArgs:
-    node: NodeContainer
+    node: ClusterNode
     kubeadm_config: str
     taints_to_remove: tuple[str, ...]
     published: PublishedApiServer
@@ -44,13 +44,11 @@ class RestoredControlPlane(pulumi.ComponentResource):
         node = self.node = args.node
         self.init = run_script(
             f"{name}-{RESTORE_STEP}",
-            in_node(
-                node.node_name, RESTORE_SCRIPT, args.snapshot_ip, " ".join(args.snapshot_nodes), *args.taints_to_remove
-            ),
+            node.in_node(RESTORE_SCRIPT, args.snapshot_ip, " ".join(args.snapshot_nodes), *args.taints_to_remove),
             # A restore runs once per node, as kubeadm init does; a new node container restores again.
             update="true",
             stdin=args.kubeadm_config,
-            triggers=[node.container.id],
+            triggers=[node.instance_id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[node.ready]),
         )
         self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(

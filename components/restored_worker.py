@@ -12,16 +12,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
-from components.node_container import NodeContainer
+from components.node import ClusterNode
 from components.restored_control_plane import RestoredControlPlane
-from components.shell import on_host, run_script, script
+from components.shell import run_script, script
 from kindling.contract import RESTORE_WORKER_SCRIPT, RESTORED_WORKER_TYPE
 
 
 @dataclass
 class RestoredWorkerArgs:
     control_plane: RestoredControlPlane
-    worker: NodeContainer
+    worker: ClusterNode
     # kubeadm's configuration naming the worker: what its kubelet kubeconfig is made from.
     kubelet_config: str
     node_ip: str
@@ -35,7 +35,7 @@ class RestoredWorker(pulumi.ComponentResource):
         super().__init__(RESTORED_WORKER_TYPE, name, None, opts)
         self.join = run_script(
             f"{name}-restore",
-            on_host(
+            args.worker.on_host(
                 RESTORE_WORKER_SCRIPT,
                 args.control_plane.node.node_name,
                 args.worker.node_name,
@@ -46,7 +46,7 @@ class RestoredWorker(pulumi.ComponentResource):
             update="true",
             stdin=args.kubelet_config,
             # A new worker container, or a control plane restored anew, means restoring again.
-            triggers=[args.worker.container.id, args.control_plane.init.id],
+            triggers=[args.worker.instance_id, args.control_plane.init.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.init]),
         )
         self.register_outputs({"worker": args.worker.node_name})

@@ -27,7 +27,7 @@ def script(name: str) -> str:
 
 @dataclass(frozen=True)
 class ScriptCommand:
-    create: str
+    create: pulumi.Input[str]
     environment: dict[str, pulumi.Input[str]]
 
 

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_command as command
 
 from components.control_plane import KubeadmControlPlane
-from components.node_container import NodeContainer
-from components.shell import on_host, run_script, script
+from components.node import ClusterNode
+from components.shell import run_script, script
 from kindling.contract import JOIN_SCRIPT, JOIN_TYPE
 
 # Stand-ins in the rendered JoinConfiguration for what kubeadm-join.sh obtains
@@ -21,7 +21,7 @@ CA_CERT_HASH = "@KINDLING_CA_CERT_HASH@"
 @dataclass
 class KubeadmJoinArgs:
     control_plane: KubeadmControlPlane
-    worker: NodeContainer
+    worker: ClusterNode
     join_config: str
     service_subnet: str  # as KubeadmControlPlaneArgs.service_subnet
     # The further control planes' joins: a worker joins a cluster whose etcd no longer changes.
@@ -35,7 +35,7 @@ class KubeadmJoin(pulumi.ComponentResource):
         super().__init__(JOIN_TYPE, name, None, opts)
         self.join = run_script(
             f"{name}-join",
-            on_host(
+            args.worker.on_host(
                 JOIN_SCRIPT,
                 args.control_plane.node.node_name,
                 args.worker.node_name,
@@ -46,7 +46,7 @@ class KubeadmJoin(pulumi.ComponentResource):
             update="true",
             stdin=args.join_config,
             # A new worker container, or a re-initialised control plane, means joining again.
-            triggers=[args.worker.container.id, args.control_plane.init.id],
+            triggers=[args.worker.instance_id, args.control_plane.init.id],
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[args.worker.ready, args.control_plane.init, *args.after]
             ),

@@ -277,3 +277,8 @@ def catalog_release(kubernetes: Version) -> Components | None:
 
 def known_releases() -> list[str]:
     return sorted(RELEASES, key=parse_release)
+
+
+def images_a_worker_runs(images: tuple[str, ...]) -> list[str]:
+    """The preloaded images a worker runs: all but the control plane's static pods'."""
+    return [image for image in images if image_name(image) not in CONTROL_PLANE_ONLY_IMAGES]

@@ -24,11 +24,11 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from kindling import catalog
+from kindling.charts import Chart
 from kindling.contract import CONTROL_PLANE_COUNTS
 from kindling.local_images import LoadableImage
 from kindling.versions import is_exact_version, parse_release
@@ -37,6 +37,8 @@ NAMESPACE = "kindling"
 
 CNI_CHOICES = ("calico", "flannel", "none")
 SECURITY_MODES = ("privileged", "capabilities")
+# How nodes run: Docker containers, or systemd-nspawn machines (README, "Node runtimes").
+NODE_RUNTIMES = ("docker", "nspawn")
 
 DEFAULT_DOWNLOADS = {
     "kubernetes": "https://dl.k8s.io/release",
@@ -50,7 +52,6 @@ DEFAULT_DOWNLOADS = {
 }
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_VERSION_RANGE_CHARS = re.compile(r"[\^~<>=*|, ]|\.x\b|\.X\b")
 
 
 class SpecError(pulumi.RunError):
@@ -183,54 +184,6 @@ class Downloads(_Model):
     apt: DownloadBase | None = Field(None, description="Debian/Ubuntu mirror replacing the base image's apt sources")
 
 
-class Chart(_Model):
-    """One entry of ``kindling:charts``: a Helm chart, pinned, from a repository or a local path."""
-
-    name: str = Field(description="Helm release name")
-    chart: str | None = None
-    repo: str | None = None
-    path: str | None = None
-    version: str | None = None
-    namespace: str = "default"
-    values: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("name", "namespace")
-    @classmethod
-    def _dns_label(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value) or len(value) > 53:
-            raise ValueError(
-                f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', at most 53 characters)"
-            )
-        return value
-
-    @field_validator("repo")
-    @classmethod
-    def _repo_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^(https?|oci)://\S+$", value):
-            raise ValueError(f"{value!r} is not a chart repository; give an http(s):// or oci:// URL")
-        return value
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _pinned_version(cls, value: Any) -> Any:
-        if value is None:
-            return value
-        text = str(value)
-        if text in ("", "latest") or _VERSION_RANGE_CHARS.search(text) or not is_exact_version(text):
-            raise ValueError(f"{text!r} is not a pinned chart version; give one exact version such as 4.0.1")
-        return text
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Chart:
-        if self.version is None:
-            raise ValueError("version is missing; every chart must pin an exact version such as 4.0.1")
-        if (self.repo is None) == (self.path is None):
-            raise ValueError("give exactly one of repo (with chart) or path")
-        if self.repo is not None and not self.chart:
-            raise ValueError("a chart from a repository needs chart: the chart's name in that repository")
-        return self
-
-
 class StackConfig(_Model):
     """Every ``kindling:*`` key a stack may set. Defaults here are the only defaults;
     ``Pulumi.yaml`` repeats them for the CLI and a test keeps the two equal."""
@@ -264,6 +217,9 @@ class StackConfig(_Model):
     cni: Literal["calico", "flannel", "none"] = "flannel"
     charts: Annotated[list[Chart], Structured] = Field(default_factory=list)
     node_security: Literal["privileged", "capabilities"] = "privileged"
+    node_runtime: Literal["docker", "nspawn"] = Field(
+        "docker", description="How nodes run: docker containers, or nspawn (systemd-nspawn machines)"
+    )
     image_repository: str = Field("registry.k8s.io", description="Registry of the control-plane images")
     preload_images: Annotated[list[PinnedImage], Structured] = Field(
         default_factory=list, description="Local Docker images loaded into every node before kubeadm runs"

@@ -74,3 +74,19 @@ RESTORE_STEP = "restore"
 RESTORED_VOLUME_TYPE = "kindling:index:RestoredVolume"
 RESTORED_CONTROL_PLANE_TYPE = "kindling:index:RestoredControlPlane"
 RESTORED_WORKER_TYPE = "kindling:index:RestoredWorker"
+
+# Nodes as systemd-nspawn machines (kindling:nodeRuntime nspawn; README, "Node runtimes").
+NODE_MACHINE_TYPE = "kindling:index:NodeMachine"
+MACHINE_NETWORK_TYPE = "kindling:index:MachineNetwork"
+# Steps of a NodeMachine: the Command that starts the machine, and the one that publishes its API server.
+MACHINE_STEP = "machine"
+PUBLISH_API_SERVER_STEP = "api-server"
+# The machine Command's environment: its systemd-nspawn options, one a line (the policies read the binds),
+# and whether the host's /lib/modules is bound (values as LABEL_LIB_MODULES's).
+NSPAWN_OPTIONS_VARIABLE = "KINDLING_NSPAWN_OPTIONS"
+# The machines a machine finds by name ("ADDRESS NAME" a line): there is no Docker DNS between them.
+MACHINE_HOSTS_VARIABLE = "KINDLING_HOSTS"
+MACHINE_LIB_MODULES_VARIABLE = "KINDLING_HOST_LIB_MODULES"
+# The publishing Command's environment: the host address and port the API server is reachable on.
+PUBLISH_ADDRESS_VARIABLE = "KINDLING_PUBLISH_ADDRESS"
+PUBLISH_PORT_VARIABLE = "KINDLING_PUBLISH_PORT"

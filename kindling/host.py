@@ -22,6 +22,7 @@ import pulumi
 from kindling.config import SECURITY_MODES, SpecError
 from kindling.contract import LABEL_LIB_MODULES, LIB_MODULES_ABSENT, LIB_MODULES_MOUNTED
 from kindling.local_images import IMAGES_KEY
+from kindling.machines import bridge_name
 from kindling.spec import ClusterSpec, free_node_subnet
 
 # Docker's names for the engine's architecture -> upstream release files' names for it.
@@ -196,7 +197,9 @@ def _networks_in_use(cluster: str) -> tuple[TakenNetworks, ipaddress.IPv4Network
         for line in routes.stdout.splitlines():
             destination = line.split()[0] if line.split() else ""
             for subnet in _subnets(destination):
-                if subnet != own and all(subnet != known for known, _ in taken):
+                if f" dev {bridge_name(cluster)} " in f"{line} ":  # the bridge of the cluster's machines
+                    own = subnet
+                elif subnet != own and all(subnet != known for known, _ in taken):
                     taken.append((subnet, f"host route {line.strip()}"))
     return tuple(taken), own
 
@@ -260,7 +263,7 @@ def host_problems(spec: ClusterSpec, host: DockerHost) -> list[str]:
             f"kindling:kubernetesVersion: the kubelet of Kubernetes {spec.kubernetes} does not run on a cgroup v2 "
             "host (support starts at 1.19); use a release >= 1.19 or a host booted with cgroup v1"
         )
-    if spec.node_security == "privileged" and host.engine_lacks_capabilities:
+    if spec.node_runtime == "docker" and spec.node_security == "privileged" and host.engine_lacks_capabilities:
         problems.append(
             "kindling:nodeSecurity: this Docker engine cannot start --privileged containers (its daemon lacks "
             f"{', '.join(host.engine_lacks_capabilities)}); set it to capabilities "
@@ -310,7 +313,7 @@ def warn_about_the_host(spec: ClusterSpec, host: DockerHost) -> None:
             "this Docker host has no /lib/modules, so nodes cannot load kernel modules from it; "
             "kube-proxy's ipvs mode and CNIs that need modules not already loaded will not work"
         )
-    if spec.node_security == "capabilities" and host.cgroup_version == 2:
+    if spec.node_runtime == "docker" and spec.node_security == "capabilities" and host.cgroup_version == 2:
         pulumi.log.warn(
             "nodeSecurity capabilities on a cgroup v2 host: nodes get only Docker's default devices (a device "
             "cgroup rule cannot be set through pulumi-docker 5.0), so privileged pods that need other devices fail"

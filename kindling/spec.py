@@ -60,6 +60,8 @@ class ClusterSpec:
     images: tuple[str, ...]
     downloads: Downloads
     keep_build_cache: bool
+    # How nodes run (kindling:nodeRuntime): Docker containers, or systemd-nspawn machines.
+    node_runtime: str = "docker"
     # kindling:snapshot: its name as the stack gives it, then (kindling/snapshots.py) what it holds.
     snapshot_name: str | None = None
     snapshot: Snapshot | None = None
@@ -196,6 +198,27 @@ def _check_images(images: list[str], preloaded: list[str], problems: list[str]) 
         seen.setdefault(name, image)
 
 
+def _check_node_runtime(config: StackConfig, problems: list[str]) -> None:
+    """What systemd-nspawn machines cannot do yet: each of these drives Docker containers besides the nodes."""
+    if config.node_runtime != "nspawn":
+        return
+    unsupported = {
+        "controlPlanes": (config.control_planes > 1, "several control planes need the load balancer container"),
+        "snapshot": (config.snapshot is not None, "snapshots are of Docker volumes"),
+        "images": (bool(config.images), "images are loaded into node containers"),
+        "preloadImages": (
+            bool(config.preload_images) and config.node_image is not None,
+            "a prebuilt nodeImage gets them loaded into node containers (a built node image holds them)",
+        ),
+    }
+    for key, (given, why) in unsupported.items():
+        if given:
+            problems.append(
+                f"{NAMESPACE}:{key}: not available with {NAMESPACE}:nodeRuntime nspawn yet ({why}); "
+                "leave it out or use nodeRuntime docker"
+            )
+
+
 def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) -> ClusterSpec:
     """Cross-key validation and catalog lookup; raises SpecError listing every problem."""
     problems: list[str] = []
@@ -238,6 +261,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         )
     _check_charts(config.charts, project_dir or Path.cwd(), problems)
     _check_images(config.images, config.preload_images, problems)
+    _check_node_runtime(config, problems)
     if problems:
         raise SpecError(problems)
 
@@ -264,6 +288,7 @@ def resolve(config: StackConfig, stack: str, project_dir: Path | None = None) ->
         images=tuple(config.images),
         downloads=config.downloads,
         keep_build_cache=config.keep_build_cache,
+        node_runtime=config.node_runtime,
         snapshot_name=config.snapshot,
     )
 

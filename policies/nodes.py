@@ -8,7 +8,7 @@ from typing import Any
 from pulumi_policy import ReportViolation
 
 from kindling import contract
-from policies import shapes
+from policies import machines, shapes
 from policies.registry import (
     ADVISORY,
     ALLOWED_ADDRESSES,
@@ -22,6 +22,9 @@ from policies.shapes import UNKNOWN, Resource
 
 
 def _check_lib_modules(resource: Resource, _args: Any, report: ReportViolation) -> None:
+    if machines.is_machine(resource):
+        machines.check_lib_modules(resource, report)
+        return
     if resource.type != shapes.CONTAINER:
         return
     binds = shapes.host_binds(resource.props)
@@ -60,10 +63,11 @@ LIB_MODULES_READ_ONLY = resource_policy(
     "node-lib-modules-read-only",
     enforcement_level=MANDATORY,
     severity=Severity.CRITICAL,
-    breaks="Node containers bind the host's /lib/modules read-only, and no container binds it writable: "
+    breaks="Node containers and machines bind the host's /lib/modules read-only, and no container binds it writable: "
     "kube-proxy and CNIs load kernel modules from it, and a writable bind lets a pod replace the host's "
     "modules. A node may lack the bind only when labelled kindling.host-lib-modules=absent-on-host.",
-    fix="bind /lib/modules at /lib/modules with readOnly: true (components/node_container.py).",
+    fix="bind /lib/modules at /lib/modules with readOnly: true (components/node_container.py), or --bind-ro for a "
+    "machine (components/node_machine.py).",
     validate=_check_lib_modules,
 )
 
@@ -97,6 +101,9 @@ def _serves_the_api_server(props: dict[str, Any]) -> bool | Any:
 
 
 def _check_api_server_published(resource: Resource, args: Any, report: ReportViolation) -> None:
+    if machines.is_api_server_publishing(resource):
+        machines.check_api_server_published(resource, lambda: allowed(args), report)
+        return
     if resource.type != shapes.CONTAINER or _serves_the_api_server(resource.props) is not True:
         return
     for index, _, ip in _beyond_loopback(resource, args, lambda internal: internal == contract.API_SERVER_PORT):
@@ -119,8 +126,8 @@ API_SERVER_LOOPBACK_ONLY = resource_policy(
     "api-server-loopback-only",
     enforcement_level=MANDATORY,
     severity=Severity.HIGH,
-    breaks="The API server port (6443) of a node container, or of the load balancer in front of several control "
-    "planes, is published on loopback only, unless the address is in this policy's allowedAddresses; otherwise "
+    breaks="The API server port (6443) of a node container or machine, or of the load balancer in front of several "
+    "control planes, is published on loopback only, unless the address is in this policy's allowedAddresses; otherwise "
     "the cluster's API is reachable from the network.",
     fix="set kindling:apiServerAddress to 127.0.0.1, or list the address in allowedAddresses "
     "(--policy-pack-config) when exposing it is intended.",

@@ -21,6 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from kindling import host as kindling_host
+from kindling import machines as kindling_machines
 from tests.support import ROOT
 
 FAKE_ADMIN_CONF = {
@@ -42,6 +43,12 @@ helm v3.4.0+g7090a89
 """
 # A cgroup v1 host with /lib/modules (tests ask for other hosts explicitly).
 DEFAULT_HOST = kindling_host.DockerHost(cgroup_version=1, architecture="x86_64", has_lib_modules=True)
+# A host ready for systemd-nspawn machines (kindling:nodeRuntime nspawn): every setting as kindling needs it.
+READY_MACHINE_HOST = kindling_machines.MachineHost(
+    nspawn="/usr/bin/systemd-nspawn",
+    sysctls=tuple((name, least) for name, (least, _) in kindling_machines.REQUIRED_SYSCTLS.items()),
+    conntrack_hashsize=kindling_machines.CONNTRACK_HASHSIZE_LEAST,
+)
 
 
 @dataclass
@@ -91,7 +98,7 @@ class KindlingMocks(pulumi.runtime.Mocks):
             create = args.inputs.get("create", "")
             if "admin-kubeconfig.sh" in create:
                 state["stdout"] = yaml.safe_dump(FAKE_ADMIN_CONF)
-            elif "wait-for-systemd.sh" in create:
+            elif "wait-for-systemd.sh" in create or "wait-for-machine.sh" in create:
                 state["stdout"] = "running"
             elif "node-versions.sh" in create:
                 state["stdout"] = NODE_VERSIONS
@@ -193,6 +200,7 @@ def run_program(
     mocks: pulumi.runtime.Mocks | None = None,
     registered: list[Registration] | None = None,
     image_ids: dict[str, str] | None = None,
+    machine_host: kindling_machines.MachineHost = READY_MACHINE_HOST,
 ) -> Deployment:
     """Run __main__.py for ``stack`` with ``config`` (``kindling:`` keys without the namespace).
 
@@ -200,6 +208,7 @@ def run_program(
     else the engine holds every local image, with ``image_ids`` or ``local_image_id``. ``mocks``
     replaces the answering mocks (the end-to-end executor performs the resources instead).
     ``registered`` is filled with what was registered, so a caller sees it even when the program fails.
+    ``machine_host`` is what a stack of nodeRuntime nspawn finds on the host.
     """
     monitor = RecordingMonitor(mocks or KindlingMocks())
     if registered is not None:
@@ -211,6 +220,8 @@ def run_program(
     )
     pulumi.runtime.set_all_config({f"kindling:{key}": value for key, value in config.items()})
     original, original_ids = kindling_host.inspect_docker_host, kindling_host.local_image_ids
+    original_machine_host = kindling_machines.inspect_machine_host
+    kindling_machines.inspect_machine_host = lambda: machine_host
     if docker_host is not None:
         kindling_host.inspect_docker_host = lambda *node_and_cluster: docker_host
         known = image_ids or {}
@@ -219,5 +230,6 @@ def run_program(
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     finally:
         kindling_host.inspect_docker_host, kindling_host.local_image_ids = original, original_ids
+        kindling_machines.inspect_machine_host = original_machine_host
     root = settings.get_root_resource()
     return Deployment(registrations=monitor.registrations, outputs=dict(root.outputs), warnings=log.warnings)

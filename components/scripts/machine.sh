@@ -1,0 +1,167 @@
+#!/bin/sh
+# Host side: systemd-nspawn machine NODE, booted from its root filesystem in its network namespace.
+#   machine.sh create NODE ROOTFS NAMESPACE: started, with the options in KINDLING_NSPAWN_OPTIONS (one
+#     a line) and the node image's entrypoint as its first process, which ends in `exec /sbin/init`;
+#     KINDLING_HOSTS ("ADDRESS NAME" a line) are the other machines it must find by name;
+#   machine.sh delete NODE: stopped at once (the node needs no clean shutdown: its disk goes next).
+# Where systemd is PID 1 the machine is the unit kindling-NODE (machinectl list shows it). Elsewhere
+# kindling supervises it (the supervise action, this script again): it restarts the machine when it
+# fails or reboots, as Docker's restart: on-failure does, unless it failed within 10 seconds of its
+# start (a machine that cannot boot). Its files, beside the root filesystem in KINDLING_MACHINES_DIR:
+# NODE.log, the supervisor's NODE.supervisor-pid and the running systemd-nspawn's NODE.nspawn-pid.
+#
+# On a cgroup v1 host without systemd the machine gets the cgroup v1 hierarchies (the boot action):
+# under the unified hierarchy a v1 host's controllers are all elsewhere, and runc cannot set a pod's
+# limits. systemd-nspawn wants every controller the kernel has mounted, which such a host need not do
+# (perf_event, here), so the machine boots in a mount namespace of its own where they all are, each
+# in a cgroup of the machine's own, NODE under kindling/; delete removes those cgroups too.
+set -eu
+action=$1
+node=$2
+dir=$KINDLING_MACHINES_DIR
+unit="kindling-$node"
+
+systemd_host() { [ -d /run/systemd/system ]; }
+cgroup_v1_host() { [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ]; }
+
+# The kernel's cgroup v1 hierarchies, one a line, controllers mounted together joined by commas.
+hierarchies() {
+    awk 'NR > 1 && $4 == 1 {
+        if ($2 == 0) print $1; else joined[$2] = ($2 in joined) ? joined[$2] "," $1 : $1
+    } END { for (h in joined) print joined[h] }' /proc/cgroups
+    echo none,name=systemd
+}
+
+# Mount every hierarchy under /sys/fs/cgroup (in a private mount namespace); run $1 on each mount point.
+with_hierarchies() {
+    mount -t tmpfs -o mode=755 kindling-cgroups /sys/fs/cgroup
+    hierarchies | while read -r hierarchy; do
+        mountpoint="/sys/fs/cgroup/${hierarchy#none,name=}"
+        mkdir -p "$mountpoint"
+        mount -t cgroup -o "$hierarchy" cgroup "$mountpoint"
+        case "$hierarchy" in
+            none,*) ;;
+            *,*) for controller in $(echo "$hierarchy" | tr , ' '); do ln -s "$hierarchy" "/sys/fs/cgroup/$controller"; done ;;
+        esac
+        "$1" "$mountpoint"
+    done
+}
+
+join_own_cgroup() {
+    own="$1/kindling/$node"
+    mkdir -p "$own"
+    if [ -e "$1/cpuset.cpus" ]; then  # a cpuset takes no process before it has CPUs and memory nodes
+        for cgroup in "$1/kindling" "$own"; do
+            cat "$1/cpuset.cpus" >"$cgroup/cpuset.cpus"
+            cat "$1/cpuset.mems" >"$cgroup/cpuset.mems"
+        done
+    fi
+    echo "$$" >"$own/cgroup.procs"
+}
+
+remove_own_cgroup() {
+    # Its processes are gone, but the kernel may take a moment to let their cgroups go.
+    tries=0
+    while [ -d "$1/kindling/$node" ] && ! find "$1/kindling/$node" -depth -type d -exec rmdir {} + 2>/dev/null; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 20 ] || { echo "cannot remove the cgroup $1/kindling/$node" >&2; return 1; }
+        sleep 0.5
+    done
+    rmdir "$1/kindling" 2>/dev/null || true
+}
+
+stop() {
+    if systemd_host; then
+        systemctl kill --signal=KILL "$unit" 2>/dev/null || true
+        systemctl stop "$unit" 2>/dev/null || true
+        systemctl reset-failed "$unit" 2>/dev/null || true
+        return
+    fi
+    supervisor=$(cat "$dir/$node.supervisor-pid" 2>/dev/null || true)
+    [ -z "$supervisor" ] || kill "$supervisor" 2>/dev/null || true
+    nspawn=$(cat "$dir/$node.nspawn-pid" 2>/dev/null || true)
+    if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
+        # Killing the machine's PID 1 ends its PID namespace, and then systemd-nspawn (killing
+        # systemd-nspawn itself would leave the machine running, orphaned).
+        leader=$(pgrep -P "$nspawn" | head -n 1 || true)
+        [ -z "$leader" ] || kill -KILL "$leader" 2>/dev/null || true
+        waited=0
+        while kill -0 "$nspawn" 2>/dev/null && [ "$waited" -lt 30 ]; do
+            sleep 1
+            waited=$((waited + 1))
+        done
+        kill -KILL "$nspawn" 2>/dev/null || true
+    fi
+    if cgroup_v1_host; then
+        unshare --mount --propagation private /bin/sh -c "$KINDLING_SCRIPT" machine.sh forget-cgroups "$node"
+    fi
+    rm -f "$dir/$node.supervisor-pid" "$dir/$node.nspawn-pid" "$dir/$node.log"
+}
+
+case "$action" in
+    create)
+        rootfs=$3
+        namespace=$4
+        trap '[ "$?" -eq 0 ] || stop' EXIT
+        # The exported image's /etc/hosts is empty, and there is no Docker DNS: the kubelet and kubeadm
+        # look up localhost and the node's own name, and a joining node the control planes'.
+        address=$(ip -n "$namespace" -4 -o address show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')
+        {
+            printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' "$address" "$node"
+            printf '%s\n' "${KINDLING_HOSTS:-}" | awk -v node="$node" 'NF == 2 && $2 != node { print $1 "\t" $2 }'
+        } >"$rootfs/etc/hosts"
+        set -- --quiet --machine="$node" --directory="$rootfs" --network-namespace-path="/run/netns/$namespace"
+        while IFS= read -r option; do
+            [ -z "$option" ] || set -- "$@" "$option"
+        done <<OPTIONS
+$KINDLING_NSPAWN_OPTIONS
+OPTIONS
+        if systemd_host; then
+            systemd-run --unit="$unit" --description="kindling node $node" --property=Delegate=yes \
+                --property=KillMode=mixed --property=Restart=on-failure --property=RestartForceExitStatus=133 \
+                --property=SuccessExitStatus=133 --setenv=SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 \
+                systemd-nspawn --keep-unit "$@" /usr/local/bin/kindling-entrypoint
+        else
+            # Detached from this Command (its own session, no inherited output), so that it outlives it.
+            setsid /bin/sh -c "$KINDLING_SCRIPT" machine.sh supervise "$node" "$@" \
+                </dev/null >>"$dir/$node.log" 2>&1 &
+        fi
+        ;;
+    supervise)
+        shift 2
+        echo "$$" >"$dir/$node.supervisor-pid"
+        trap 'exit 0' TERM
+        export SYSTEMD_NSPAWN_API_VFS_WRITABLE=1
+        while :; do
+            started=$(date +%s)
+            if cgroup_v1_host; then
+                unshare --mount --propagation private /bin/sh -c "$KINDLING_SCRIPT" machine.sh boot "$node" "$@" &
+            else
+                systemd-nspawn --register=no --keep-unit "$@" /usr/local/bin/kindling-entrypoint &
+            fi
+            echo "$!" >"$dir/$node.nspawn-pid"
+            status=0
+            wait "$!" || status=$?
+            echo "kindling: systemd-nspawn exited with status $status" >&2
+            # 0: powered off; 133: rebooted (how systemd-nspawn reports a reboot).
+            [ "$status" -ne 0 ] || exit 0
+            [ "$status" -eq 133 ] || [ $(($(date +%s) - started)) -ge 10 ] || exit "$status"
+        done
+        ;;
+    boot)
+        shift 2
+        with_hierarchies join_own_cgroup
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 exec systemd-nspawn --register=no --keep-unit "$@" \
+            /usr/local/bin/kindling-entrypoint
+        ;;
+    forget-cgroups)
+        with_hierarchies remove_own_cgroup
+        ;;
+    delete)
+        stop
+        ;;
+    *)
+        echo "usage: machine.sh create NODE ROOTFS NAMESPACE | delete NODE" >&2
+        exit 2
+        ;;
+esac

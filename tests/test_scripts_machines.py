@@ -1,0 +1,142 @@
+"""The scripts of systemd-nspawn machines, run with stand-in commands (ip, iptables, nsenter, pgrep)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from components.machine_shell import in_machine, on_host_with_machines
+from components.shell import SCRIPTS
+from tests.test_scripts import run, stand_ins
+
+
+def run_command(command, env, stdin=""):
+    """A ScriptCommand as the command provider runs it: its create line, with its environment."""
+    return subprocess.run(
+        ["/bin/sh", "-c", command.create],
+        input=stdin,
+        env={**env, **command.environment},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def machine_host(tmp_path, log):
+    """A host without systemd whose machine "node-1" has the leader 4242 (the child of systemd-nspawn 4241)."""
+    machines = tmp_path / "machines"
+    machines.mkdir()
+    (machines / "node-1.nspawn-pid").write_text("4241\n")
+    env = stand_ins(
+        tmp_path,
+        {
+            "pgrep": '[ "$*" = "-P 4241" ] && echo 4242',
+            # Its arguments NUL-separated (a script's text has newlines), then its stdin.
+            "nsenter": f"printf '%s\\0' nsenter \"$@\" >> {log}; cat >> {log}",
+        },
+    )
+    return str(machines), env
+
+
+def test_a_node_side_script_runs_in_the_machine_with_its_stdin(tmp_path):
+    log = tmp_path / "log"
+    machines, env = machine_host(tmp_path, log)
+    result = run_command(in_machine(machines, "node-1", "admin-kubeconfig.sh"), env, stdin="the configuration\n")
+    assert result.returncode == 0, result.stderr
+    *arguments, stdin = log.read_text().split("\0")
+    assert arguments[:9] == ["nsenter", "--target", "4242", "--mount", "--uts", "--ipc", "--net", "--pid", "--"]
+    assert arguments[9:11] == ["/usr/bin/env", "-i"]
+    # The script itself, as docker exec would run it in a node container.
+    assert arguments[-4:] == ["/bin/sh", "-c", (SCRIPTS / "admin-kubeconfig.sh").read_text(), "admin-kubeconfig.sh"]
+    assert stdin == "the configuration\n"
+
+
+def test_host_scripts_reach_machines_through_docker_exec_and_nothing_else(tmp_path):
+    log = tmp_path / "log"
+    machines, env = machine_host(tmp_path, log)
+    result = run_command(on_host_with_machines(machines, "wait-for-machine.sh", "node-1", "1"), env)
+    # The stand-in nsenter prints no state: systemd never reports running, and the wait gives up.
+    assert result.returncode == 1
+    assert "nsenter\0--target\0004242\0" in log.read_text()
+    assert "systemctl\0is-system-running\0" in log.read_text()
+    refused = subprocess.run(
+        ["/bin/sh", "-c", (SCRIPTS / "machine-exec.sh").read_text() + "docker inspect node-1"],
+        env={**env, "KINDLING_MACHINES_DIR": machines},
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 1
+    assert "only docker exec reaches them" in refused.stderr
+
+
+def test_a_machine_that_is_not_running_is_said_so(tmp_path):
+    machines, env = machine_host(tmp_path, tmp_path / "log")
+    result = run_command(in_machine(machines, "node-2", "node-versions.sh"), env)
+    assert result.returncode == 1
+    assert "machine node-2 is not running" in result.stderr
+
+
+def iptables_host(tmp_path):
+    """ip and iptables stand-ins; iptables keeps its rules in a file, as the kernel would."""
+    rules = tmp_path / "rules"
+    rules.write_text("")
+    calls = tmp_path / "calls"
+    iptables = f"""
+echo "iptables $*" >> {calls}
+table=$2; verb=$3; chain=$4; shift 4
+[ "$verb" = -I ] && [ "$1" = 1 ] && shift
+rule="$table $chain $*"
+case "$verb" in
+    -I) echo "$rule" >> {rules} ;;
+    -C) grep -qxF "$rule" {rules} ;;
+    -D) grep -vxF "$rule" {rules} > {rules}.new; mv {rules}.new {rules} ;;
+esac
+"""
+    env = stand_ins(
+        tmp_path, {"iptables": iptables, "ip": f'echo "ip $*" >> {calls}', "sysctl": f'echo "sysctl $*" >> {calls}'}
+    )
+    return env, rules, calls
+
+
+def test_the_bridge_delete_removes_every_rule_and_the_bridge_its_create_made(tmp_path):
+    env, rules, calls = iptables_host(tmp_path)
+    made = run("machine-network.sh", env, "create", "nsp-c", "10.9.9.1/24", "10.9.9.0/24")
+    assert made.returncode == 0, made.stderr
+    assert len(rules.read_text().splitlines()) == 4
+    assert (
+        "nat POSTROUTING -s 10.9.9.0/24 ! -o nsp-c -j MASQUERADE -m comment --comment kindling nsp-c"
+        in rules.read_text()
+    )
+    assert "ip link add nsp-c type bridge" in calls.read_text()
+    # route_localnet on the cluster's own bridge, not the host's "all".
+    assert "sysctl -qw net/ipv4/conf/nsp-c/route_localnet=1" in calls.read_text()
+    removed = run("machine-network.sh", env, "delete", "nsp-c", "10.9.9.0/24")
+    assert removed.returncode == 0, removed.stderr
+    assert rules.read_text() == ""
+    assert calls.read_text().splitlines()[-1] == "ip link delete nsp-c"
+
+
+def test_a_bridge_create_that_fails_leaves_nothing(tmp_path):
+    env, rules, calls = iptables_host(tmp_path)
+    # The third rule fails: the two before it, and the bridge, go again.
+    failing = (
+        (tmp_path / "bin" / "iptables")
+        .read_text()
+        .replace('echo "iptables', 'case "$*" in *RELATED*-I*|*-I*RELATED*) exit 1;; esac\necho "iptables', 1)
+    )
+    (tmp_path / "bin" / "iptables").write_text(failing)
+    made = run("machine-network.sh", env, "create", "nsp-c", "10.9.9.1/24", "10.9.9.0/24")
+    assert made.returncode != 0
+    assert rules.read_text() == ""
+    assert calls.read_text().splitlines()[-1] == "ip link delete nsp-c"
+
+
+def test_the_api_server_on_loopback_is_a_dnat_on_the_host_only_and_goes_with_delete(tmp_path):
+    env, rules, _ = iptables_host(tmp_path)
+    env = {**env, "KINDLING_PUBLISH_ADDRESS": "127.0.0.1", "KINDLING_PUBLISH_PORT": "32771"}
+    made = run("publish-api-server.sh", env, "create", "nsp-c", "10.9.9.2")
+    assert made.returncode == 0, made.stderr
+    published = rules.read_text().splitlines()
+    assert [rule.split()[:2] for rule in published] == [["nat", "OUTPUT"], ["nat", "POSTROUTING"]]
+    assert "-d 127.0.0.1 -p tcp --dport 32771 -j DNAT --to-destination 10.9.9.2:6443" in published[0]
+    assert run("publish-api-server.sh", env, "delete", "nsp-c", "10.9.9.2").returncode == 0
+    assert rules.read_text() == ""
