@@ -48,7 +48,7 @@ from components.restored_volume import RestoredVolume, RestoredVolumeArgs
 from components.restored_worker import RestoredWorker, RestoredWorkerArgs
 from components.worker_join import CA_CERT_HASH, JOIN_TOKEN, KubeadmJoin, KubeadmJoinArgs
 from kindling import artifacts, catalog
-from kindling.artifacts import is_directory, local_artifacts
+from kindling.artifacts import local_artifacts
 from kindling.catalog import images_a_worker_runs
 from kindling.config import Chart
 from kindling.haproxy_config import render_haproxy_config
@@ -67,21 +67,17 @@ from kindling.spec import ClusterSpec
 
 def node_image_args(spec: ClusterSpec, architecture: str) -> NodeImageArgs:
     node_artifacts = artifacts.node_artifacts(spec)
-    downloads = spec.downloads.model_dump(by_alias=True)
     return NodeImageArgs(
         cluster=spec.name,
         kubernetes_version=str(spec.kubernetes),
         prebuilt=spec.node_image,
         base_image=spec.components.base_image,
         artifacts_manifest=artifacts.manifest(node_artifacts),
-        download_sources="\n".join(
-            f"{source} {'dir' if is_directory(downloads[source]) else downloads[source]}"
-            for source in dict.fromkeys(artifact.source for artifact in node_artifacts)
-        ),
+        download_sources=artifacts.download_sources(spec, node_artifacts),
         cgroup_driver=spec.traits.cgroup_driver,
         pause_image=f"{spec.image_repository}/pause:{spec.traits.pause_version}",
         containerd_config_version=catalog.containerd_config_version(spec.components.containerd),
-        apt_mirror=downloads["apt"],
+        apt_mirror=spec.downloads.apt,
         runc_within_bounds=catalog.containerd_grants_all_capabilities(spec.components.containerd),
         local_artifacts={} if spec.node_image else local_artifacts(spec, node_artifacts, architecture),
         keep_build_cache=spec.keep_build_cache,
@@ -122,10 +118,6 @@ def addons_args(spec: ClusterSpec, project_dir: Path, kubeconfig: pulumi.Input[s
         network=network_release(spec),
         charts=[chart_release(chart, project_dir) for chart in spec.charts],
     )
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_balancer(
@@ -198,7 +190,7 @@ def node_machine(
         gateway=str(spec.gateway_ip),
         prefix_length=spec.node_subnet.prefixlen,
         mount_lib_modules=host.nodes_mount_lib_modules,
-        config_sha256=_sha256(config),
+        config_sha256=hashlib.sha256(config.encode()).hexdigest(),
         hosts={name: str(spec.node_ip(i)) for i, name in enumerate(spec.control_plane_names)},
         api_server=api_server,
     )
@@ -253,7 +245,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
                 ip=str(spec.node_ip(index)),
                 security=spec.node_security,
                 mount_lib_modules=host.nodes_mount_lib_modules,
-                config_sha256=_sha256(config),
+                config_sha256=hashlib.sha256(config.encode()).hexdigest(),
                 api_server=api_server,
                 preloaded_images=loaded_at_start,
                 runs_images=None if control_plane else images_a_worker_runs(spec.preload_images),

@@ -117,6 +117,16 @@ def is_directory(base: str) -> bool:
     return base.startswith(("file://", "/"))
 
 
+def download_sources(spec: ClusterSpec, node_artifacts: list[Artifact]) -> str:
+    """KINDLING_DOWNLOAD_SOURCES: each source the artifacts come from, with its base URL, or ``dir``
+    for a local directory (its files are copied into the build context instead)."""
+    downloads = spec.downloads.model_dump(by_alias=True)
+    return "\n".join(
+        f"{source} {'dir' if is_directory(downloads[source]) else downloads[source]}"
+        for source in dict.fromkeys(artifact.source for artifact in node_artifacts)
+    )
+
+
 def local_artifacts(spec: ClusterSpec, node_artifacts: list[Artifact], architecture: str) -> dict[str, Path]:
     """The files the image build reads from local download directories, by their path in the build
     context; raises SpecError naming each one that is missing, before anything is created."""

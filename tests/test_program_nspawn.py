@@ -3,6 +3,7 @@ systemd-nspawn machines, and that the kubeadm steps are the Docker nodes' own, r
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cache
 
 import pytest
@@ -104,9 +105,11 @@ def test_kubeadm_runs_its_own_scripts_inside_the_machines(stack):
     assert yaml.safe_load_all(init.inputs["stdin"])  # the rendered configuration, as for Docker nodes
     assert init.inputs["environment"]["KINDLING_MACHINES_DIR"] == f"/var/lib/kindling/machines/{stack}"
     join = deployment.named("worker-1-join")
-    assert join.inputs["create"] == (
-        f'/bin/sh -c "$KINDLING_MACHINE_EXEC$KINDLING_SCRIPT" kubeadm-join.sh {stack}-control-plane {stack}-worker-1'
+    joined = (
+        f'/bin/sh -c "$KINDLING_MACHINE_EXEC$KINDLING_SCRIPT" kubeadm-join.sh {stack}-control-plane {stack}-worker-1 '
     )
+    assert join.inputs["create"].startswith(joined)
+    ipaddress.ip_network(join.inputs["create"].removeprefix(joined))  # the service subnet, as for Docker nodes
     # A new machine is joined again, as a new container is: the machine's id is the join's first trigger.
     assert join.inputs["triggers"][0] == commands_of(deployment, "worker-1")["machine"].id
 

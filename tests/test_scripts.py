@@ -292,7 +292,7 @@ def node_with_leftovers(tmp_path, leftover: str):
 
 def test_a_kubeadm_init_run_again_stops_the_killed_one_and_its_control_plane_first(tmp_path):
     env, log = node_with_leftovers(tmp_path, "etc/kubernetes/manifests/kube-apiserver.yaml")
-    result = run("kubeadm-init.sh", env, "cp", stdin="kind: InitConfiguration\n", root=tmp_path)
+    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", stdin="kind: InitConfiguration\n", root=tmp_path)
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert calls[:3] == ["pkill -KILL -x kubeadm", "pkill -KILL -x kubeadm", "kubeadm reset --force"]
@@ -314,14 +314,14 @@ def test_a_kubeadm_init_run_again_stops_the_killed_one_and_its_control_plane_fir
 
 def test_a_first_kubeadm_init_touches_no_container(tmp_path):
     env, log = node_with_leftovers(tmp_path, "unrelated/file")
-    result = run("kubeadm-init.sh", env, "cp", stdin="kind: InitConfiguration\n", root=tmp_path)
+    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", stdin="kind: InitConfiguration\n", root=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not [call for call in log.read_text().splitlines() if call.split()[0] in ("pkill", "ctr", "systemctl")]
 
 
 def test_a_join_run_again_stops_the_killed_one_and_its_pods_first(tmp_path):
     env, log = node_with_leftovers(tmp_path, "etc/kubernetes/kubelet.conf")
-    result = run("kubeadm-join-node.sh", env, stdin="kind: JoinConfiguration\n", root=tmp_path)
+    result = run("kubeadm-join-node.sh", env, "10.96.0.0/12", stdin="kind: JoinConfiguration\n", root=tmp_path)
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert calls[:3] == ["pkill -KILL -x kubeadm", "pkill -KILL -x kubeadm", "kubeadm reset --force"]
