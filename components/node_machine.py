@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.api_server_port import ApiServerPublishing, PublishedApiServer, publish_api_server
-from components.machine_network import MachineNetwork
+from components.machine_network import RULES, MachineNetwork
 from components.machine_shell import in_machine, machine_environment, on_host_with_machines
 from components.node_container import NODE_CAPABILITIES, SYSTEMD_BOOT_TIMEOUT_SECONDS
 from components.shell import ScriptCommand, on_host, run_script
@@ -135,7 +135,7 @@ class NodeMachine(pulumi.ComponentResource):
         self.published: PublishedApiServer | None = None
         if args.api_server is not None:
             self.published, _ = publish_api_server(name, args.api_server, self)
-            published = on_host("publish-api-server.sh", "create", args.network.bridge_name, args.ip)
+            published = on_host("publish-api-server.sh", "create", args.network.bridge_name, args.ip, library=RULES)
             self.publishing = run_script(
                 f"{name}-{PUBLISH_API_SERVER_STEP}",
                 ScriptCommand(
@@ -146,7 +146,9 @@ class NodeMachine(pulumi.ComponentResource):
                         PUBLISH_PORT_VARIABLE: self.published.host_port.apply(str),
                     },
                 ),
-                delete=on_host("publish-api-server.sh", "delete", args.network.bridge_name, args.ip).create,
+                delete=on_host(
+                    "publish-api-server.sh", "delete", args.network.bridge_name, args.ip, library=RULES
+                ).create,
                 update="true",
                 triggers=[self.published.address, self.published.host_port, args.ip],
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[args.network]),

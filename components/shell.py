@@ -18,6 +18,8 @@ import pulumi_command as command
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 SCRIPT_VARIABLE = "KINDLING_SCRIPT"
+# A script of shell functions that a host-side script calls, read ahead of it (on_host's library).
+LIBRARY_VARIABLE = "KINDLING_SCRIPT_LIBRARY"
 
 
 @cache
@@ -31,9 +33,9 @@ class ScriptCommand:
     environment: dict[str, pulumi.Input[str]]
 
 
-def _invocation(script_name: str, args: tuple[str, ...]) -> str:
+def _invocation(script_name: str, args: tuple[str, ...], text: str = f"${SCRIPT_VARIABLE}") -> str:
     # $0 is the script's name, so its messages and the policies can tell which one runs.
-    return f'/bin/sh -c "${SCRIPT_VARIABLE}" ' + " ".join(shlex.quote(a) for a in (script_name, *args))
+    return f'/bin/sh -c "{text}" ' + " ".join(shlex.quote(a) for a in (script_name, *args))
 
 
 def in_node(node: str, script_name: str, *args: str) -> ScriptCommand:
@@ -45,11 +47,22 @@ def in_node(node: str, script_name: str, *args: str) -> ScriptCommand:
     )
 
 
-def on_host(script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None) -> ScriptCommand:
-    """Run a host-side script (it drives ``docker`` itself)."""
+def on_host(
+    script_name: str,
+    *args: str,
+    environment: dict[str, pulumi.Input[str]] | None = None,
+    library: str | None = None,
+) -> ScriptCommand:
+    """Run a host-side script (it drives ``docker`` itself); with ``library``, the text of that script
+    (shell functions it calls) is read first, in the same shell."""
+    if library is None:
+        return ScriptCommand(
+            create=_invocation(script_name, args),
+            environment={SCRIPT_VARIABLE: script(script_name), **(environment or {})},
+        )
     return ScriptCommand(
-        create=_invocation(script_name, args),
-        environment={SCRIPT_VARIABLE: script(script_name), **(environment or {})},
+        create=_invocation(script_name, args, f"${LIBRARY_VARIABLE}${SCRIPT_VARIABLE}"),
+        environment={SCRIPT_VARIABLE: script(script_name), LIBRARY_VARIABLE: script(library), **(environment or {})},
     )
 
 

@@ -9,6 +9,8 @@ from functools import cache
 import pytest
 import yaml
 
+from components.machine_network import RULES
+from components.shell import LIBRARY_VARIABLE, SCRIPT_VARIABLE, SCRIPTS
 from kindling import contract
 from kindling.config import SpecError
 from kindling.machines import CONNTRACK_HASHSIZE_LEAST, REQUIRED_SYSCTLS, MachineHost, machine_host_problems
@@ -39,6 +41,12 @@ def commands_of(deployment: Deployment, component: str) -> dict[str, Registratio
     }
 
 
+def assert_reads_iptables_rules(step: Registration) -> None:
+    for action in ("create", "delete"):
+        assert step.inputs[action].startswith(f'/bin/sh -c "${LIBRARY_VARIABLE}${SCRIPT_VARIABLE}" ')
+    assert step.inputs["environment"][LIBRARY_VARIABLE] == (SCRIPTS / RULES).read_text()
+
+
 @pytest.mark.parametrize("stack", stack_names())
 def test_nodes_are_machines_and_no_docker_container_or_network_is_made(stack):
     deployment = deployed(stack)
@@ -53,6 +61,8 @@ def test_nodes_are_machines_and_no_docker_container_or_network_is_made(stack):
     bridge = deployment.named("network-bridge")
     assert bridge.inputs["create"].endswith(f"machine-network.sh create {stack} 10.{minor}.{patch}.1/24 {subnet}")
     assert bridge.inputs["delete"].endswith(f"machine-network.sh delete {stack} {subnet}")
+    # Create and delete read the shared iptables functions first (iptables-rules.sh).
+    assert_reads_iptables_rules(bridge)
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -91,6 +101,7 @@ def test_only_the_control_plane_publishes_its_api_server_on_loopback_at_the_clai
     assert publishing.inputs["environment"][contract.PUBLISH_PORT_VARIABLE] == str(FREE_PORT)
     assert publishing.inputs["create"].endswith("publish-api-server.sh create k8s-1-19-1 10.19.1.2")
     assert publishing.inputs["delete"].endswith("publish-api-server.sh delete k8s-1-19-1 10.19.1.2")
+    assert_reads_iptables_rules(publishing)
     assert "api-server" not in commands_of(deployment, "worker-1")
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
+from components.machine_network import RULES
 from components.machine_shell import in_machine, on_host_with_machines
-from components.shell import SCRIPTS
-from tests.test_scripts import run, stand_ins
+from components.shell import SCRIPTS, on_host
+from tests.test_scripts import stand_ins
 
 
 def run_command(command, env, stdin=""):
@@ -95,6 +96,34 @@ esac
         tmp_path, {"iptables": iptables, "ip": f'echo "ip $*" >> {calls}', "sysctl": f'echo "sysctl $*" >> {calls}'}
     )
     return env, rules, calls
+
+
+def run(script, env, *arguments):
+    """A host-side iptables script as its Command runs it: read after iptables-rules.sh."""
+    return run_command(on_host(script, *arguments, library=RULES), env)
+
+
+def test_remove_rules_deletes_every_copy_of_each_rule_with_its_comment_and_nothing_else(tmp_path):
+    env, rules, _ = iptables_host(tmp_path)
+    kept = [
+        "filter FORWARD -i nsp-c -j ACCEPT -m comment --comment kindling nsp-c api-server",  # another comment
+        "filter FORWARD -i nsp-c -j ACCEPT -m comment --comment kindling nsp-c2",
+        "filter FORWARD -i nsp-c -j ACCEPT",  # none
+        "nat POSTROUTING -s 10.9.9.0/24 -j MASQUERADE -m comment --comment kindling nsp-c",  # not listed
+    ]
+    ours = "filter FORWARD -i nsp-c -j ACCEPT -m comment --comment kindling nsp-c"
+    rules.write_text("\n".join([ours, *kept, ours]) + "\n")
+    listed = "filter FORWARD -i nsp-c -j ACCEPT\nnat OUTPUT -d 127.0.0.1 -j DNAT\n"  # the second one is absent
+    removed = subprocess.run(
+        ["/bin/sh", "-c", (SCRIPTS / RULES).read_text() + 'remove_rules "kindling nsp-c"'],
+        input=listed,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert rules.read_text().splitlines() == kept
 
 
 def test_the_bridge_delete_removes_every_rule_and_the_bridge_its_create_made(tmp_path):
