@@ -181,7 +181,7 @@ class NodeContainer(pulumi.ComponentResource):
 
         booted = run_script(
             f"{name}-systemd",
-            on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
+            on_host("wait-for-systemd.sh", "container", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
             triggers=[self.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )

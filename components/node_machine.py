@@ -156,7 +156,7 @@ class NodeMachine(pulumi.ComponentResource):
 
         booted = run_script(
             f"{name}-systemd",
-            self.on_host("wait-for-machine.sh", node, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
+            self.on_host("wait-for-systemd.sh", "machine", node, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
             triggers=[self.machine.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.machine]),
         )

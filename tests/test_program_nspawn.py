@@ -81,6 +81,8 @@ def test_each_machine_is_made_of_a_root_filesystem_a_namespace_and_the_machine_e
         )
         assert steps["machine"].inputs["create"].endswith(f"machine.sh create {node} {rootfs} {node}")
         assert steps["machine"].inputs["delete"].endswith(f"machine.sh delete {node}")
+        # The Docker nodes' wait for systemd, told it waits for a machine (its logs are the machine's own).
+        assert steps["systemd"].inputs["create"].endswith(f"wait-for-systemd.sh machine {node} 180")
         # Each path and name is taken until the old one is gone.
         assert all(steps[step].delete_before_replace for step in ("rootfs", "network-namespace", "machine"))
         options = steps["machine"].inputs["environment"][contract.NSPAWN_OPTIONS_VARIABLE].splitlines()

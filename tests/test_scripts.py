@@ -85,7 +85,7 @@ def test_wait_for_systemd_gives_up_after_seconds_not_passes(tmp_path):
         tmp_path, {"docker": '[ "$1" = exec ] && { sleep 2; echo starting; }; [ "$1" = inspect ] && echo true; exit 0'}
     )
     started = time.monotonic()
-    result = run("wait-for-systemd.sh", env, "node-1", "3")
+    result = run("wait-for-systemd.sh", env, "container", "node-1", "3")
     assert result.returncode == 1
     assert "did not finish booting within 3s (state: starting)" in result.stderr
     assert time.monotonic() - started < 5.5
@@ -96,9 +96,24 @@ def test_wait_for_systemd_accepts_degraded_and_names_the_failed_units(tmp_path):
         tmp_path,
         {"docker": 'case "$*" in *is-system-running*) echo degraded;; *--failed*) echo "foo.service failed";; esac'},
     )
-    result = run("wait-for-systemd.sh", env, "node-1", "10")
+    result = run("wait-for-systemd.sh", env, "container", "node-1", "10")
     assert result.returncode == 0 and result.stdout.strip() == "degraded"
     assert "foo.service failed" in result.stderr
+
+
+def test_wait_for_systemd_stops_at_once_when_the_node_container_stopped_and_shows_its_logs(tmp_path):
+    docker = 'case "$1" in exec) echo starting;; inspect) echo false;; logs) shift; echo "docker logs $*";; esac'
+    env = stand_ins(tmp_path, {"docker": docker})
+    started = time.monotonic()
+    result = run("wait-for-systemd.sh", env, "container", "node-1", "10")
+    assert result.returncode == 1 and time.monotonic() - started < 5
+    assert "node container node-1 is not running; its last log lines:" in result.stderr
+    assert result.stderr.endswith("docker logs --tail 40 node-1\n")
+
+
+def test_wait_for_systemd_refuses_a_runtime_it_does_not_know(tmp_path):
+    result = run("wait-for-systemd.sh", stand_ins(tmp_path, {"docker": "exit 0"}), "vm", "node-1", "10")
+    assert result.returncode == 2 and "usage: wait-for-systemd.sh container|machine NODE TIMEOUT" in result.stderr
 
 
 def test_a_worker_joins_with_a_token_minted_then_and_deleted_even_when_the_join_fails(tmp_path):

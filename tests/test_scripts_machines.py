@@ -54,7 +54,7 @@ def test_a_node_side_script_runs_in_the_machine_with_its_stdin(tmp_path):
 def test_host_scripts_reach_machines_through_docker_exec_and_nothing_else(tmp_path):
     log = tmp_path / "log"
     machines, env = machine_host(tmp_path, log)
-    result = run_command(on_host_with_machines(machines, "wait-for-machine.sh", "node-1", "1"), env)
+    result = run_command(on_host_with_machines(machines, "wait-for-systemd.sh", "machine", "node-1", "1"), env)
     # The stand-in nsenter prints no state: systemd never reports running, and the wait gives up.
     assert result.returncode == 1
     assert "nsenter\0--target\0004242\0" in log.read_text()
@@ -67,6 +67,29 @@ def test_host_scripts_reach_machines_through_docker_exec_and_nothing_else(tmp_pa
     )
     assert refused.returncode == 1
     assert "only docker exec reaches them" in refused.stderr
+
+
+def test_a_machine_that_does_not_boot_in_time_shows_the_last_lines_of_its_log(tmp_path):
+    machines, env = machine_host(tmp_path, tmp_path / "log")
+    (tmp_path / "machines" / "node-1.log").write_text("".join(f"line {n}\n" for n in range(50)))
+    result = run_command(on_host_with_machines(machines, "wait-for-systemd.sh", "machine", "node-1", "1"), env)
+    assert result.returncode == 1
+    assert "systemd in machine node-1 did not finish booting within 1s (state: unknown)" in result.stderr
+    # The last 40 lines, and no docker inspect or docker logs, which no machine answers.
+    assert "line 9\n" not in result.stderr and result.stderr.endswith(
+        "line 10\n" + "".join(f"line {n}\n" for n in range(11, 50))
+    )
+    assert "only docker exec reaches them" not in result.stderr
+
+
+def test_a_machine_without_a_log_file_shows_its_unit_s_journal(tmp_path):
+    log = tmp_path / "log"
+    machines, env = machine_host(tmp_path, log)
+    (tmp_path / "bin" / "journalctl").write_text('#!/bin/sh\necho "journalctl $*"\n')
+    (tmp_path / "bin" / "journalctl").chmod(0o755)
+    result = run_command(on_host_with_machines(machines, "wait-for-systemd.sh", "machine", "node-1", "1"), env)
+    assert result.returncode == 1
+    assert result.stderr.endswith("journalctl --unit kindling-node-1 --lines 40 --no-pager\n")
 
 
 def test_a_machine_that_is_not_running_is_said_so(tmp_path):
