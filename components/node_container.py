@@ -204,8 +204,8 @@ class NodeContainer(pulumi.ComponentResource):
     def instance_id(self) -> pulumi.Output[str]:
         return self.container.id
 
-    def in_node(self, script_name: str, *args: str) -> ScriptCommand:
-        return in_node(self.node_name, script_name, *args)
+    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+        return in_node(self.node_name, script_name, *args, library=library)
 
     def on_host(
         self, script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None

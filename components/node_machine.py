@@ -169,8 +169,8 @@ class NodeMachine(pulumi.ComponentResource):
     def instance_id(self) -> pulumi.Output[str]:
         return self.machine.id
 
-    def in_node(self, script_name: str, *args: str) -> ScriptCommand:
-        return in_machine(self.machines_dir, self.node_name, script_name, *args)
+    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+        return in_machine(self.machines_dir, self.node_name, script_name, *args, library=library)
 
     def on_host(
         self, script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components.machine_network import RULES
-from components.shell import LIBRARY_VARIABLE, SCRIPT_VARIABLE, SCRIPTS
+from components.shell import LIBRARY_VARIABLE, NODE_LIBRARY_VARIABLE, SCRIPT_VARIABLE, SCRIPTS
 from kindling import contract
 from kindling.config import SpecError
 from kindling.machines import CONNTRACK_HASHSIZE_LEAST, REQUIRED_SYSCTLS, MachineHost, machine_host_problems
@@ -113,8 +113,9 @@ def test_kubeadm_runs_its_own_scripts_inside_the_machines(stack):
     init = deployment.named("kubeadm-init")
     assert init.inputs["create"].startswith(
         f'/bin/sh -c "$KINDLING_MACHINE_EXEC"\'docker exec -i "$@"\' machine-exec {stack}-control-plane '
-        '/bin/sh -c "$KINDLING_SCRIPT" kubeadm-init.sh'
+        '/bin/sh -c "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" kubeadm-init.sh'
     )
+    assert init.inputs["environment"][LIBRARY_VARIABLE] == (SCRIPTS / "pod-containers.sh").read_text()
     assert yaml.safe_load_all(init.inputs["stdin"])  # the rendered configuration, as for Docker nodes
     assert init.inputs["environment"]["KINDLING_MACHINES_DIR"] == f"/var/lib/kindling/machines/{stack}"
     join = deployment.named("worker-1-join")
@@ -122,6 +123,7 @@ def test_kubeadm_runs_its_own_scripts_inside_the_machines(stack):
         f'/bin/sh -c "$KINDLING_MACHINE_EXEC$KINDLING_SCRIPT" kubeadm-join.sh {stack}-control-plane {stack}-worker-1 '
     )
     assert join.inputs["create"].startswith(joined)
+    assert join.inputs["environment"][NODE_LIBRARY_VARIABLE] == (SCRIPTS / "pod-containers.sh").read_text()
     ipaddress.ip_network(join.inputs["create"].removeprefix(joined))  # the service subnet, as for Docker nodes
     # A new machine is joined again, as a new container is: the machine's id is the join's first trigger.
     assert join.inputs["triggers"][0] == commands_of(deployment, "worker-1")["machine"].id
