@@ -19,6 +19,9 @@ from components.shell import run_script
 from kindling.contract import CONTROL_PLANE_TYPE, INIT_SCRIPT, INIT_STEP, KUBECONFIG_SCRIPT, KUBECONFIG_STEP
 
 READY_TIMEOUT_SECONDS = 180
+# The library kubeadm-init.sh and kubeadm-join-node.sh call when they run again after a failed attempt:
+# it travels with them from the host, read ahead of them (components/shell.py's carried).
+POD_CONTAINERS = "pod-containers.sh"
 
 
 @dataclass
@@ -114,7 +117,9 @@ class KubeadmControlPlane(pulumi.ComponentResource):
         self.node = node
         self.init = run_script(
             f"{name}-{INIT_STEP}",
-            node.in_node(INIT_SCRIPT, node.node_name, args.service_subnet, *args.taints_to_remove),
+            node.in_node(
+                INIT_SCRIPT, node.node_name, args.service_subnet, *args.taints_to_remove, library=POD_CONTAINERS
+            ),
             # kubeadm init runs once per node: an edited script must not re-initialise a live cluster.
             # A changed configuration replaces the node (its label), and triggers run init again.
             update="true",

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from components.control_plane import KubeadmControlPlane
+from components.control_plane import POD_CONTAINERS, KubeadmControlPlane
 from components.node import ClusterNode
-from components.shell import run_script, script
+from components.shell import node_script, run_script
 from kindling.contract import CONTROL_PLANE_JOIN_SCRIPT, CONTROL_PLANE_JOIN_TYPE
 
 # Stand-in in the rendered JoinConfiguration for the key kubeadm-join-control-plane.sh obtains by
@@ -46,7 +46,7 @@ class KubeadmControlPlaneJoin(pulumi.ComponentResource):
                 args.node.node_name,
                 args.service_subnet,
                 *args.taints_to_remove,
-                environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
+                environment=node_script("kubeadm-join-node.sh", library=POD_CONTAINERS),
             ),
             # A control plane joins once: neither an edited script nor a changed list of taints to remove
             # (a first worker added) may make it join again.

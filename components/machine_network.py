@@ -10,6 +10,9 @@ import pulumi
 from components.shell import on_host, run_script
 from kindling.contract import MACHINE_NETWORK_TYPE
 
+# The shell functions machine-network.sh and publish-api-server.sh share (removing their rules).
+RULES = "iptables-rules.sh"
+
 
 @dataclass
 class MachineNetworkArgs:
@@ -25,8 +28,10 @@ class MachineNetwork(pulumi.ComponentResource):
         self.bridge_name = args.bridge
         self.bridge = run_script(
             f"{name}-bridge",
-            on_host("machine-network.sh", "create", args.bridge, f"{args.gateway}/{prefix}", args.subnet),
-            delete=on_host("machine-network.sh", "delete", args.bridge, args.subnet).create,
+            on_host(
+                "machine-network.sh", "create", args.bridge, f"{args.gateway}/{prefix}", args.subnet, library=RULES
+            ),
+            delete=on_host("machine-network.sh", "delete", args.bridge, args.subnet, library=RULES).create,
             # An edited script must not tear down the bridge of running machines; a new subnet makes a new bridge.
             update="true",
             triggers=[args.subnet, args.gateway],

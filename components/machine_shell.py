@@ -11,7 +11,7 @@ import shlex
 
 import pulumi
 
-from components.shell import SCRIPT_VARIABLE, ScriptCommand, script
+from components.shell import SCRIPT_VARIABLE, ScriptCommand, carried, script
 
 MACHINE_EXEC_VARIABLE = "KINDLING_MACHINE_EXEC"
 MACHINES_DIR_VARIABLE = "KINDLING_MACHINES_DIR"
@@ -26,13 +26,15 @@ def _quoted(*words: str) -> str:
     return " ".join(shlex.quote(word) for word in words)
 
 
-def in_machine(machines_dir: str, node: str, script_name: str, *args: str) -> ScriptCommand:
-    """Run a node-side script in machine ``node``; the Command's stdin is passed through, as with docker exec -i."""
+def in_machine(machines_dir: str, node: str, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+    """Run a node-side script in machine ``node``; the Command's stdin is passed through, as with docker exec -i.
+    With ``library``, its text is read first in the same shell, as shell.py's in_node reads it."""
+    text, environment = carried(SCRIPT_VARIABLE, script_name, library)
     return ScriptCommand(
         # $0 of the inner shell is the script's name, as for a node container.
         create=f'/bin/sh -c "${MACHINE_EXEC_VARIABLE}"\'docker exec -i "$@"\' machine-exec {shlex.quote(node)} '
-        f'/bin/sh -c "${SCRIPT_VARIABLE}" {_quoted(script_name, *args)}',
-        environment={SCRIPT_VARIABLE: script(script_name), **machine_environment(machines_dir)},
+        f'/bin/sh -c "{text}" {_quoted(script_name, *args)}',
+        environment={**environment, **machine_environment(machines_dir)},
     )
 
 
@@ -40,7 +42,8 @@ def on_host_with_machines(
     machines_dir: str, script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None
 ) -> ScriptCommand:
     """Run a host-side script whose ``docker exec`` reaches the cluster's machines."""
+    text, carrying = carried(SCRIPT_VARIABLE, script_name)
     return ScriptCommand(
-        create=f'/bin/sh -c "${MACHINE_EXEC_VARIABLE}${SCRIPT_VARIABLE}" {_quoted(script_name, *args)}',
-        environment={SCRIPT_VARIABLE: script(script_name), **machine_environment(machines_dir), **(environment or {})},
+        create=f'/bin/sh -c "${MACHINE_EXEC_VARIABLE}{text}" {_quoted(script_name, *args)}',
+        environment={**carrying, **machine_environment(machines_dir), **(environment or {})},
     )

@@ -26,8 +26,9 @@ class ClusterNode(Protocol):
         """Changes whenever the node is a new machine: kubeadm must initialise or join it again."""
         ...
 
-    def in_node(self, script_name: str, *args: str) -> ScriptCommand:
-        """A node-side script run in this node, the Command's stdin passed through."""
+    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+        """A node-side script run in this node, the Command's stdin passed through; ``library``, a script
+        of shell functions it calls, is read ahead of it (components/shell.py's carried)."""
         ...
 
     def on_host(

@@ -181,7 +181,7 @@ class NodeContainer(pulumi.ComponentResource):
 
         booted = run_script(
             f"{name}-systemd",
-            on_host("wait-for-systemd.sh", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
+            on_host("wait-for-systemd.sh", "container", args.name, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
             triggers=[self.container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
@@ -204,8 +204,8 @@ class NodeContainer(pulumi.ComponentResource):
     def instance_id(self) -> pulumi.Output[str]:
         return self.container.id
 
-    def in_node(self, script_name: str, *args: str) -> ScriptCommand:
-        return in_node(self.node_name, script_name, *args)
+    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+        return in_node(self.node_name, script_name, *args, library=library)
 
     def on_host(
         self, script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.api_server_port import ApiServerPublishing, PublishedApiServer, publish_api_server
-from components.machine_network import MachineNetwork
+from components.machine_network import RULES, MachineNetwork
 from components.machine_shell import in_machine, machine_environment, on_host_with_machines
 from components.node_container import NODE_CAPABILITIES, SYSTEMD_BOOT_TIMEOUT_SECONDS
 from components.shell import ScriptCommand, on_host, run_script
@@ -135,7 +135,7 @@ class NodeMachine(pulumi.ComponentResource):
         self.published: PublishedApiServer | None = None
         if args.api_server is not None:
             self.published, _ = publish_api_server(name, args.api_server, self)
-            published = on_host("publish-api-server.sh", "create", args.network.bridge_name, args.ip)
+            published = on_host("publish-api-server.sh", "create", args.network.bridge_name, args.ip, library=RULES)
             self.publishing = run_script(
                 f"{name}-{PUBLISH_API_SERVER_STEP}",
                 ScriptCommand(
@@ -146,7 +146,9 @@ class NodeMachine(pulumi.ComponentResource):
                         PUBLISH_PORT_VARIABLE: self.published.host_port.apply(str),
                     },
                 ),
-                delete=on_host("publish-api-server.sh", "delete", args.network.bridge_name, args.ip).create,
+                delete=on_host(
+                    "publish-api-server.sh", "delete", args.network.bridge_name, args.ip, library=RULES
+                ).create,
                 update="true",
                 triggers=[self.published.address, self.published.host_port, args.ip],
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[args.network]),
@@ -154,7 +156,7 @@ class NodeMachine(pulumi.ComponentResource):
 
         booted = run_script(
             f"{name}-systemd",
-            self.on_host("wait-for-machine.sh", node, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
+            self.on_host("wait-for-systemd.sh", "machine", node, str(SYSTEMD_BOOT_TIMEOUT_SECONDS)),
             triggers=[self.machine.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.machine]),
         )
@@ -167,8 +169,8 @@ class NodeMachine(pulumi.ComponentResource):
     def instance_id(self) -> pulumi.Output[str]:
         return self.machine.id
 
-    def in_node(self, script_name: str, *args: str) -> ScriptCommand:
-        return in_machine(self.machines_dir, self.node_name, script_name, *args)
+    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+        return in_machine(self.machines_dir, self.node_name, script_name, *args, library=library)
 
     def on_host(
         self, script_name: str, *args: str, environment: dict[str, pulumi.Input[str]] | None = None

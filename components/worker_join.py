@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from components.control_plane import KubeadmControlPlane
+from components.control_plane import POD_CONTAINERS, KubeadmControlPlane
 from components.node import ClusterNode
-from components.shell import run_script, script
+from components.shell import node_script, run_script
 from kindling.contract import JOIN_SCRIPT, JOIN_TYPE
 
 # Stand-ins in the rendered JoinConfiguration for what kubeadm-join.sh obtains
@@ -40,7 +40,7 @@ class KubeadmJoin(pulumi.ComponentResource):
                 args.control_plane.node.node_name,
                 args.worker.node_name,
                 args.service_subnet,
-                environment={"KINDLING_NODE_SCRIPT": script("kubeadm-join-node.sh")},
+                environment=node_script("kubeadm-join-node.sh", library=POD_CONTAINERS),
             ),
             # A worker joins once; an edited script must not make it join again.
             update="true",

@@ -136,7 +136,7 @@ KUBECONFIG = {
     "create": "docker exec c-control-plane /bin/sh -c 'cat admin.conf' admin-kubeconfig.sh",
     "logging": "stderr",
 }
-SYSTEMD = {"create": "/bin/sh -c '...' wait-for-systemd.sh c-control-plane 180"}
+SYSTEMD = {"create": "/bin/sh -c '...' wait-for-systemd.sh container c-control-plane 180"}
 # One of your own images (kindling:images), loaded into running nodes.
 LOAD = {
     "create": '/bin/sh -c "$KINDLING_SCRIPT" images-into-nodes.sh load c-control-plane c-worker-1',

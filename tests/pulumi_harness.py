@@ -98,7 +98,7 @@ class KindlingMocks(pulumi.runtime.Mocks):
             create = args.inputs.get("create", "")
             if "admin-kubeconfig.sh" in create:
                 state["stdout"] = yaml.safe_dump(FAKE_ADMIN_CONF)
-            elif "wait-for-systemd.sh" in create or "wait-for-machine.sh" in create:
+            elif "wait-for-systemd.sh" in create:
                 state["stdout"] = "running"
             elif "node-versions.sh" in create:
                 state["stdout"] = NODE_VERSIONS

@@ -80,6 +80,7 @@ def test_further_control_planes_join_as_control_planes_with_no_credential_in_any
         script = join.inputs["environment"]["KINDLING_SCRIPT"]
         assert "kubeadm init phase upload-certs --upload-certs" in script
         assert "kubeadm join --config" in join.inputs["environment"]["KINDLING_NODE_SCRIPT"]
+        assert "remove_pod_containers()" in join.inputs["environment"]["KINDLING_NODE_SCRIPT_LIBRARY"]
 
 
 # Digests of what shaped a resource: image ids and the node image's pinned artifact checksums.

@@ -70,10 +70,12 @@ def test_scripts_travel_in_the_environment_so_errors_read_short():
     deployment = deployed(REFERENCE)
     init = init_command(deployment)
     assert init.inputs["create"] == (
-        f'docker exec -i {REFERENCE}-control-plane /bin/sh -c "$KINDLING_SCRIPT" kubeadm-init.sh '
-        f"{REFERENCE}-control-plane 10.96.0.0/12 node-role.kubernetes.io/master"
+        f'docker exec -i {REFERENCE}-control-plane /bin/sh -c "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" '
+        f"kubeadm-init.sh {REFERENCE}-control-plane 10.96.0.0/12 node-role.kubernetes.io/master"
     )
     assert init.inputs["environment"]["KINDLING_SCRIPT"] == (SCRIPTS / "kubeadm-init.sh").read_text()
+    # The functions it calls travel with it, read ahead of it: nothing of the node image's.
+    assert init.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"] == (SCRIPTS / "pod-containers.sh").read_text()
 
 
 def test_changing_the_kubeadm_config_replaces_the_node():
@@ -188,6 +190,16 @@ def test_no_join_credential_is_ever_an_input():
     assert document["discovery"]["bootstrapToken"]["token"] == "@KINDLING_JOIN_TOKEN@"
     assert "kubeadm token create --ttl 15m" in join.inputs["environment"]["KINDLING_SCRIPT"]
     assert "kubeadm join --config" in join.inputs["environment"]["KINDLING_NODE_SCRIPT"]
+
+
+def test_the_join_carries_the_node_side_script_and_the_library_it_calls():
+    deployment = deployed_with(REFERENCE, {"workers": "1"})
+    (join,) = [c for c in deployment.of_type(COMMAND) if "kubeadm-join.sh" in c.inputs["create"]]
+    environment = join.inputs["environment"]
+    assert environment["KINDLING_NODE_SCRIPT"] == (SCRIPTS / "kubeadm-join-node.sh").read_text()
+    assert environment["KINDLING_NODE_SCRIPT_LIBRARY"] == (SCRIPTS / "pod-containers.sh").read_text()
+    assert '/bin/sh -c "$node_script"' in environment["KINDLING_SCRIPT"]
+    assert "node_script=$KINDLING_NODE_SCRIPT_LIBRARY$KINDLING_NODE_SCRIPT\n" in environment["KINDLING_SCRIPT"]
 
 
 def test_every_node_is_told_the_service_range_it_keeps_untranslated_packets_for():

@@ -62,7 +62,7 @@ def test_a_given_api_server_port_is_published_as_given():
 def test_node_waits_for_systemd_before_anything_is_exec_d():
     deployment = deployed(REFERENCE)
     (booted,) = [c for c in deployment.of_type(COMMAND) if "wait-for-systemd.sh" in c.inputs["create"]]
-    assert f"{REFERENCE}-control-plane" in booted.inputs["create"]
+    assert booted.inputs["create"].endswith(f"wait-for-systemd.sh container {REFERENCE}-control-plane 180")
     assert depends_on(deployment, booted, control_plane(deployment))
     assert depends_on(deployment, init_command(deployment), booted)
 

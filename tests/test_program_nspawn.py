@@ -9,6 +9,8 @@ from functools import cache
 import pytest
 import yaml
 
+from components.machine_network import RULES
+from components.shell import LIBRARY_VARIABLE, NODE_LIBRARY_VARIABLE, SCRIPT_VARIABLE, SCRIPTS
 from kindling import contract
 from kindling.config import SpecError
 from kindling.machines import CONNTRACK_HASHSIZE_LEAST, REQUIRED_SYSCTLS, MachineHost, machine_host_problems
@@ -39,6 +41,12 @@ def commands_of(deployment: Deployment, component: str) -> dict[str, Registratio
     }
 
 
+def assert_reads_iptables_rules(step: Registration) -> None:
+    for action in ("create", "delete"):
+        assert step.inputs[action].startswith(f'/bin/sh -c "${LIBRARY_VARIABLE}${SCRIPT_VARIABLE}" ')
+    assert step.inputs["environment"][LIBRARY_VARIABLE] == (SCRIPTS / RULES).read_text()
+
+
 @pytest.mark.parametrize("stack", stack_names())
 def test_nodes_are_machines_and_no_docker_container_or_network_is_made(stack):
     deployment = deployed(stack)
@@ -53,6 +61,8 @@ def test_nodes_are_machines_and_no_docker_container_or_network_is_made(stack):
     bridge = deployment.named("network-bridge")
     assert bridge.inputs["create"].endswith(f"machine-network.sh create {stack} 10.{minor}.{patch}.1/24 {subnet}")
     assert bridge.inputs["delete"].endswith(f"machine-network.sh delete {stack} {subnet}")
+    # Create and delete read the shared iptables functions first (iptables-rules.sh).
+    assert_reads_iptables_rules(bridge)
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -71,6 +81,8 @@ def test_each_machine_is_made_of_a_root_filesystem_a_namespace_and_the_machine_e
         )
         assert steps["machine"].inputs["create"].endswith(f"machine.sh create {node} {rootfs} {node}")
         assert steps["machine"].inputs["delete"].endswith(f"machine.sh delete {node}")
+        # The Docker nodes' wait for systemd, told it waits for a machine (its logs are the machine's own).
+        assert steps["systemd"].inputs["create"].endswith(f"wait-for-systemd.sh machine {node} 180")
         # Each path and name is taken until the old one is gone.
         assert all(steps[step].delete_before_replace for step in ("rootfs", "network-namespace", "machine"))
         options = steps["machine"].inputs["environment"][contract.NSPAWN_OPTIONS_VARIABLE].splitlines()
@@ -91,6 +103,7 @@ def test_only_the_control_plane_publishes_its_api_server_on_loopback_at_the_clai
     assert publishing.inputs["environment"][contract.PUBLISH_PORT_VARIABLE] == str(FREE_PORT)
     assert publishing.inputs["create"].endswith("publish-api-server.sh create k8s-1-19-1 10.19.1.2")
     assert publishing.inputs["delete"].endswith("publish-api-server.sh delete k8s-1-19-1 10.19.1.2")
+    assert_reads_iptables_rules(publishing)
     assert "api-server" not in commands_of(deployment, "worker-1")
 
 
@@ -100,8 +113,9 @@ def test_kubeadm_runs_its_own_scripts_inside_the_machines(stack):
     init = deployment.named("kubeadm-init")
     assert init.inputs["create"].startswith(
         f'/bin/sh -c "$KINDLING_MACHINE_EXEC"\'docker exec -i "$@"\' machine-exec {stack}-control-plane '
-        '/bin/sh -c "$KINDLING_SCRIPT" kubeadm-init.sh'
+        '/bin/sh -c "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" kubeadm-init.sh'
     )
+    assert init.inputs["environment"][LIBRARY_VARIABLE] == (SCRIPTS / "pod-containers.sh").read_text()
     assert yaml.safe_load_all(init.inputs["stdin"])  # the rendered configuration, as for Docker nodes
     assert init.inputs["environment"]["KINDLING_MACHINES_DIR"] == f"/var/lib/kindling/machines/{stack}"
     join = deployment.named("worker-1-join")
@@ -109,6 +123,7 @@ def test_kubeadm_runs_its_own_scripts_inside_the_machines(stack):
         f'/bin/sh -c "$KINDLING_MACHINE_EXEC$KINDLING_SCRIPT" kubeadm-join.sh {stack}-control-plane {stack}-worker-1 '
     )
     assert join.inputs["create"].startswith(joined)
+    assert join.inputs["environment"][NODE_LIBRARY_VARIABLE] == (SCRIPTS / "pod-containers.sh").read_text()
     ipaddress.ip_network(join.inputs["create"].removeprefix(joined))  # the service subnet, as for Docker nodes
     # A new machine is joined again, as a new container is: the machine's id is the join's first trigger.
     assert join.inputs["triggers"][0] == commands_of(deployment, "worker-1")["machine"].id

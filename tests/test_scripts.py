@@ -3,7 +3,10 @@
 import subprocess
 import time
 
-from components.shell import SCRIPTS
+from components.shell import NODE_LIBRARY_VARIABLE, NODE_SCRIPT_VARIABLE, SCRIPTS
+
+# What the join Commands give the host-side join scripts: the node-side script, and its library to read first.
+NODE_SIDE = {NODE_LIBRARY_VARIABLE: "library, ", NODE_SCRIPT_VARIABLE: "node side"}
 
 
 def stand_ins(tmp_path, commands: dict[str, str]):
@@ -85,7 +88,7 @@ def test_wait_for_systemd_gives_up_after_seconds_not_passes(tmp_path):
         tmp_path, {"docker": '[ "$1" = exec ] && { sleep 2; echo starting; }; [ "$1" = inspect ] && echo true; exit 0'}
     )
     started = time.monotonic()
-    result = run("wait-for-systemd.sh", env, "node-1", "3")
+    result = run("wait-for-systemd.sh", env, "container", "node-1", "3")
     assert result.returncode == 1
     assert "did not finish booting within 3s (state: starting)" in result.stderr
     assert time.monotonic() - started < 5.5
@@ -96,9 +99,24 @@ def test_wait_for_systemd_accepts_degraded_and_names_the_failed_units(tmp_path):
         tmp_path,
         {"docker": 'case "$*" in *is-system-running*) echo degraded;; *--failed*) echo "foo.service failed";; esac'},
     )
-    result = run("wait-for-systemd.sh", env, "node-1", "10")
+    result = run("wait-for-systemd.sh", env, "container", "node-1", "10")
     assert result.returncode == 0 and result.stdout.strip() == "degraded"
     assert "foo.service failed" in result.stderr
+
+
+def test_wait_for_systemd_stops_at_once_when_the_node_container_stopped_and_shows_its_logs(tmp_path):
+    docker = 'case "$1" in exec) echo starting;; inspect) echo false;; logs) shift; echo "docker logs $*";; esac'
+    env = stand_ins(tmp_path, {"docker": docker})
+    started = time.monotonic()
+    result = run("wait-for-systemd.sh", env, "container", "node-1", "10")
+    assert result.returncode == 1 and time.monotonic() - started < 5
+    assert "node container node-1 is not running; its last log lines:" in result.stderr
+    assert result.stderr.endswith("docker logs --tail 40 node-1\n")
+
+
+def test_wait_for_systemd_refuses_a_runtime_it_does_not_know(tmp_path):
+    result = run("wait-for-systemd.sh", stand_ins(tmp_path, {"docker": "exit 0"}), "vm", "node-1", "10")
+    assert result.returncode == 2 and "usage: wait-for-systemd.sh container|machine NODE TIMEOUT" in result.stderr
 
 
 def test_a_worker_joins_with_a_token_minted_then_and_deleted_even_when_the_join_fails(tmp_path):
@@ -111,7 +129,7 @@ def test_a_worker_joins_with_a_token_minted_then_and_deleted_even_when_the_join_
             f"*kubeadm-join-node*) cat > {tmp_path}/joined; exit 3;; esac",
         },
     )
-    env["KINDLING_NODE_SCRIPT"] = "node side"
+    env.update(NODE_SIDE)
     stdin = "token: '@KINDLING_JOIN_TOKEN@'\ncaCertHashes: ['@KINDLING_CA_CERT_HASH@']\n"
     result = run("kubeadm-join.sh", env, "cp", "worker-1", "10.96.0.0/12", stdin=stdin)
     assert result.returncode == 3, "the join's failure is the step's"
@@ -120,7 +138,7 @@ def test_a_worker_joins_with_a_token_minted_then_and_deleted_even_when_the_join_
     )
     calls = log.read_text().splitlines()
     assert "docker exec cp kubeadm token create --ttl 15m --print-join-command" in calls
-    assert "docker exec -i worker-1 /bin/sh -c node side kubeadm-join-node 10.96.0.0/12" in calls
+    assert "docker exec -i worker-1 /bin/sh -c library, node side kubeadm-join-node 10.96.0.0/12" in calls
     assert calls[-1] == "docker exec cp kubeadm token delete abcdef"
     assert not [call for call in calls if "0123456789abcdef" in call], "a token's secret half on a command line"
 
@@ -140,7 +158,7 @@ def join_stand_ins(tmp_path, log, ready: str, kubelet_conf: bool):
 def test_a_worker_an_interrupted_up_already_joined_is_left_as_it_is(tmp_path):
     log = tmp_path / "log"
     env = join_stand_ins(tmp_path, log, ready="True", kubelet_conf=True)
-    env["KINDLING_NODE_SCRIPT"] = "node side"
+    env.update(NODE_SIDE)
     result = run("kubeadm-join.sh", env, "cp", "worker-1", "10.96.0.0/12", stdin="x")
     assert result.returncode == 0 and "worker-1 has already joined the cluster" in result.stderr
     calls = log.read_text()
@@ -153,7 +171,7 @@ def test_a_worker_whose_join_an_interrupted_up_cut_short_is_removed_from_the_clu
     for ready, kubelet_conf in (("True", False), ("False", True), ("", False)):
         log = tmp_path / f"log-{ready}-{kubelet_conf}"
         env = join_stand_ins(tmp_path / f"bin-{ready}-{kubelet_conf}", log, ready=ready, kubelet_conf=kubelet_conf)
-        env["KINDLING_NODE_SCRIPT"] = "node side"
+        env.update(NODE_SIDE)
         result = run("kubeadm-join.sh", env, "cp", "worker-1", "10.96.0.0/12", stdin="x")
         assert result.returncode == 0, result.stderr
         calls = log.read_text().splitlines()
@@ -211,7 +229,7 @@ def control_plane_stand_ins(tmp_path, log, join_exit=0, upload=f"[upload-certs] 
 def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_and_all_deleted_after(tmp_path):
     log = tmp_path / "log"
     env = control_plane_stand_ins(tmp_path, log)
-    env["KINDLING_NODE_SCRIPT"] = "node side"
+    env.update(NODE_SIDE)
     stdin = "token: '@KINDLING_JOIN_TOKEN@'\nhash: '@KINDLING_CA_CERT_HASH@'\nkey: '@KINDLING_CERTIFICATE_KEY@'\n"
     result = run(
         "kubeadm-join-control-plane.sh",
@@ -233,7 +251,7 @@ def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_an
     upload = "docker exec cp kubeadm init phase upload-certs --upload-certs --config /etc/kindling/kubeadm.yaml"
     assert calls.index("docker exec cp kubeadm token create --ttl 15m --print-join-command") < calls.index(upload)
     joined = next(i for i, call in enumerate(calls) if "kubeadm-join-node" in call)
-    assert calls[joined] == "docker exec -i cp-2 /bin/sh -c node side kubeadm-join-node 10.96.0.0/12"
+    assert calls[joined] == "docker exec -i cp-2 /bin/sh -c library, node side kubeadm-join-node 10.96.0.0/12"
     after = calls[joined + 1 :]
     assert "docker exec cp kubeadm token delete abcdef" in after
     assert any("delete secret kubeadm-certs" in call for call in after), "the uploaded certificates go"
@@ -247,7 +265,7 @@ def test_a_control_plane_joins_with_a_token_and_a_certificate_key_minted_then_an
 def test_a_failed_control_plane_join_still_deletes_its_credentials_and_removes_no_taint(tmp_path):
     log = tmp_path / "log"
     env = control_plane_stand_ins(tmp_path, log, join_exit=4)
-    env["KINDLING_NODE_SCRIPT"] = "node side"
+    env.update(NODE_SIDE)
     result = run(
         "kubeadm-join-control-plane.sh", env, "cp", "cp-2", "10.96.0.0/12", "node-role.kubernetes.io/master", stdin="x"
     )
@@ -261,72 +279,9 @@ def test_a_failed_control_plane_join_still_deletes_its_credentials_and_removes_n
 def test_a_control_plane_without_an_uploaded_key_does_not_join(tmp_path):
     log = tmp_path / "log"
     env = control_plane_stand_ins(tmp_path, log, upload="error: etcd unreachable")
-    env["KINDLING_NODE_SCRIPT"] = "node side"
+    env.update(NODE_SIDE)
     result = run("kubeadm-join-control-plane.sh", env, "cp", "cp-2", "10.96.0.0/12", stdin="x")
     assert result.returncode == 1
     assert "did not upload the cluster's certificates for cp-2" in result.stderr
     assert not (tmp_path / "joined").exists()
     assert "docker exec cp kubeadm token delete abcdef" in log.read_text().splitlines()
-
-
-def node_with_leftovers(tmp_path, leftover: str):
-    """A node where an earlier kubeadm run left ``leftover`` behind and still runs (its `up` was killed),
-    its pods' containers still in containerd, and no crictl for kubeadm reset to remove them with."""
-    log = tmp_path / "log"
-    (tmp_path / leftover).parent.mkdir(parents=True)
-    (tmp_path / leftover).write_text("left behind")
-    killed = tmp_path / "killed"
-    env = stand_ins(
-        tmp_path,
-        {
-            # One kubeadm still running from the killed up: the first pkill finds it, the next none.
-            "pkill": f'echo "pkill $*" >> {log}; [ -e {killed} ] && exit 1; touch {killed}',
-            "kubeadm": f'echo "kubeadm $*" >> {log}; [ "$1 $2" = "token list" ] && echo TOKEN; exit 0',
-            "kubectl": "exit 0",
-            "ctr": f'echo "ctr $*" >> {log}; case "$*" in *"ls --quiet"*) echo "$3-a"; echo "$3-b";; esac',
-            "systemctl": f'echo "systemctl $*" >> {log}',
-        },
-    )
-    return env, log
-
-
-def test_a_kubeadm_init_run_again_stops_the_killed_one_and_its_control_plane_first(tmp_path):
-    env, log = node_with_leftovers(tmp_path, "etc/kubernetes/manifests/kube-apiserver.yaml")
-    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", stdin="kind: InitConfiguration\n", root=tmp_path)
-    assert result.returncode == 0, result.stderr
-    calls = log.read_text().splitlines()
-    assert calls[:3] == ["pkill -KILL -x kubeadm", "pkill -KILL -x kubeadm", "kubeadm reset --force"]
-    removed = calls[3 : calls.index("systemctl restart containerd")]
-    assert removed == [
-        "ctr --namespace k8s.io task ls --quiet",
-        "ctr --namespace k8s.io task kill --signal SIGKILL task-a",
-        "ctr --namespace k8s.io task delete --force task-a",
-        "ctr --namespace k8s.io task kill --signal SIGKILL task-b",
-        "ctr --namespace k8s.io task delete --force task-b",
-        "ctr --namespace k8s.io container ls --quiet",
-        "ctr --namespace k8s.io container delete container-a",
-        "ctr --namespace k8s.io container delete container-b",
-    ]
-    assert calls.index("systemctl restart containerd") < calls.index(
-        "kubeadm init --config " + f"{tmp_path}/etc/kindling/kubeadm.yaml --skip-phases=preflight --skip-token-print"
-    )
-
-
-def test_a_first_kubeadm_init_touches_no_container(tmp_path):
-    env, log = node_with_leftovers(tmp_path, "unrelated/file")
-    result = run("kubeadm-init.sh", env, "cp", "10.96.0.0/12", stdin="kind: InitConfiguration\n", root=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert not [call for call in log.read_text().splitlines() if call.split()[0] in ("pkill", "ctr", "systemctl")]
-
-
-def test_a_join_run_again_stops_the_killed_one_and_its_pods_first(tmp_path):
-    env, log = node_with_leftovers(tmp_path, "etc/kubernetes/kubelet.conf")
-    result = run("kubeadm-join-node.sh", env, "10.96.0.0/12", stdin="kind: JoinConfiguration\n", root=tmp_path)
-    assert result.returncode == 0, result.stderr
-    calls = log.read_text().splitlines()
-    assert calls[:3] == ["pkill -KILL -x kubeadm", "pkill -KILL -x kubeadm", "kubeadm reset --force"]
-    assert "ctr --namespace k8s.io container delete container-b" in calls
-    assert calls[-2:] == [
-        "systemctl restart containerd",
-        f"kubeadm join --config {tmp_path}/etc/kindling/kubeadm-join.yaml --skip-phases=preflight",
-    ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
+from components.machine_network import RULES
 from components.machine_shell import in_machine, on_host_with_machines
-from components.shell import SCRIPTS
-from tests.test_scripts import run, stand_ins
+from components.shell import SCRIPTS, on_host
+from tests.test_scripts import stand_ins
 
 
 def run_command(command, env, stdin=""):
@@ -53,7 +54,7 @@ def test_a_node_side_script_runs_in_the_machine_with_its_stdin(tmp_path):
 def test_host_scripts_reach_machines_through_docker_exec_and_nothing_else(tmp_path):
     log = tmp_path / "log"
     machines, env = machine_host(tmp_path, log)
-    result = run_command(on_host_with_machines(machines, "wait-for-machine.sh", "node-1", "1"), env)
+    result = run_command(on_host_with_machines(machines, "wait-for-systemd.sh", "machine", "node-1", "1"), env)
     # The stand-in nsenter prints no state: systemd never reports running, and the wait gives up.
     assert result.returncode == 1
     assert "nsenter\0--target\0004242\0" in log.read_text()
@@ -66,6 +67,29 @@ def test_host_scripts_reach_machines_through_docker_exec_and_nothing_else(tmp_pa
     )
     assert refused.returncode == 1
     assert "only docker exec reaches them" in refused.stderr
+
+
+def test_a_machine_that_does_not_boot_in_time_shows_the_last_lines_of_its_log(tmp_path):
+    machines, env = machine_host(tmp_path, tmp_path / "log")
+    (tmp_path / "machines" / "node-1.log").write_text("".join(f"line {n}\n" for n in range(50)))
+    result = run_command(on_host_with_machines(machines, "wait-for-systemd.sh", "machine", "node-1", "1"), env)
+    assert result.returncode == 1
+    assert "systemd in machine node-1 did not finish booting within 1s (state: unknown)" in result.stderr
+    # The last 40 lines, and no docker inspect or docker logs, which no machine answers.
+    assert "line 9\n" not in result.stderr and result.stderr.endswith(
+        "line 10\n" + "".join(f"line {n}\n" for n in range(11, 50))
+    )
+    assert "only docker exec reaches them" not in result.stderr
+
+
+def test_a_machine_without_a_log_file_shows_its_unit_s_journal(tmp_path):
+    log = tmp_path / "log"
+    machines, env = machine_host(tmp_path, log)
+    (tmp_path / "bin" / "journalctl").write_text('#!/bin/sh\necho "journalctl $*"\n')
+    (tmp_path / "bin" / "journalctl").chmod(0o755)
+    result = run_command(on_host_with_machines(machines, "wait-for-systemd.sh", "machine", "node-1", "1"), env)
+    assert result.returncode == 1
+    assert result.stderr.endswith("journalctl --unit kindling-node-1 --lines 40 --no-pager\n")
 
 
 def test_a_machine_that_is_not_running_is_said_so(tmp_path):
@@ -95,6 +119,34 @@ esac
         tmp_path, {"iptables": iptables, "ip": f'echo "ip $*" >> {calls}', "sysctl": f'echo "sysctl $*" >> {calls}'}
     )
     return env, rules, calls
+
+
+def run(script, env, *arguments):
+    """A host-side iptables script as its Command runs it: read after iptables-rules.sh."""
+    return run_command(on_host(script, *arguments, library=RULES), env)
+
+
+def test_remove_rules_deletes_every_copy_of_each_rule_with_its_comment_and_nothing_else(tmp_path):
+    env, rules, _ = iptables_host(tmp_path)
+    kept = [
+        "filter FORWARD -i nsp-c -j ACCEPT -m comment --comment kindling nsp-c api-server",  # another comment
+        "filter FORWARD -i nsp-c -j ACCEPT -m comment --comment kindling nsp-c2",
+        "filter FORWARD -i nsp-c -j ACCEPT",  # none
+        "nat POSTROUTING -s 10.9.9.0/24 -j MASQUERADE -m comment --comment kindling nsp-c",  # not listed
+    ]
+    ours = "filter FORWARD -i nsp-c -j ACCEPT -m comment --comment kindling nsp-c"
+    rules.write_text("\n".join([ours, *kept, ours]) + "\n")
+    listed = "filter FORWARD -i nsp-c -j ACCEPT\nnat OUTPUT -d 127.0.0.1 -j DNAT\n"  # the second one is absent
+    removed = subprocess.run(
+        ["/bin/sh", "-c", (SCRIPTS / RULES).read_text() + 'remove_rules "kindling nsp-c"'],
+        input=listed,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert rules.read_text().splitlines() == kept
 
 
 def test_the_bridge_delete_removes_every_rule_and_the_bridge_its_create_made(tmp_path):

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Node side: kubeadm init on control-plane node $1 with the configuration on stdin; $2 is the
 # cluster's service subnet. Further arguments are control-plane taints to remove (given only when
-# the cluster has no workers).
+# the cluster has no workers). Read after pod-containers.sh (components/control_plane.py).
 set -eu
 node=$1
 service_subnet=$2
@@ -9,20 +9,6 @@ shift 2
 mkdir -p /etc/kindling
 cat > /etc/kindling/kubeadm.yaml
 
-# kubeadm reset removes the pods' containers only through crictl, which the nodes of some releases lack
-# (1.19.1's): the control plane the earlier init started then goes on holding its ports with the old
-# certificates, and the new one never comes up. Remove them through containerd itself, and restart it so
-# that its CRI plugin forgets them.
-remove_pod_containers() {
-    for task in $(ctr --namespace k8s.io task ls --quiet); do
-        ctr --namespace k8s.io task kill --signal SIGKILL "$task" >/dev/null 2>&1 || true
-        ctr --namespace k8s.io task delete --force "$task" >/dev/null 2>&1 || true
-    done
-    for container in $(ctr --namespace k8s.io container ls --quiet); do
-        ctr --namespace k8s.io container delete "$container" >/dev/null 2>&1 || true
-    done
-    systemctl restart containerd
-}
 # A previous attempt that failed half way leaves manifests, certificates and etcd data behind;
 # clear them so that running `pulumi up` again can succeed.
 if [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /var/lib/etcd/member ]; then
@@ -31,6 +17,8 @@ if [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /var/lib/etcd/me
     # on in the node and would write on after the reset.
     while pkill -KILL -x kubeadm; do sleep 1; done
     kubeadm reset --force >&2
+    # The pods' containers too, which kubeadm reset leaves where the node has no crictl (pod-containers.sh,
+    # read ahead of this script).
     remove_pod_containers
 fi
 # Pods' packets for Service addresses kube-proxy did not translate stay on the node, from now on

@@ -8,13 +8,14 @@
 # cluster's certificates (the kubeadm-certs Secret, which kubeadm would keep for two hours). Once
 # the join is over, failed or not, the token and the upload are deleted, so that no join
 # credential is ever in the Pulumi state, the update's log, or the cluster for longer than needed.
-# The node-side join script arrives in KINDLING_NODE_SCRIPT.
+# The node-side join script arrives in KINDLING_NODE_SCRIPT, the library it calls (pod-containers.sh) in
+# KINDLING_NODE_SCRIPT_LIBRARY, read ahead of it in the node (components/shell.py's node_script).
 set -eu
 control_plane=$1
 node=$2
 service_subnet=$3
 shift 3
-node_script=$KINDLING_NODE_SCRIPT
+node_script=$KINDLING_NODE_SCRIPT_LIBRARY$KINDLING_NODE_SCRIPT
 
 on_control_plane() {
     docker exec "$control_plane" "$@"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Node side: kubeadm join with the configuration on stdin; $1 is the cluster's service subnet.
+# Read after pod-containers.sh (kubeadm-join.sh and kubeadm-join-control-plane.sh run it so).
 set -eu
 service_subnet=$1
 mkdir -p /etc/kindling
@@ -11,16 +12,8 @@ if [ -e /etc/kubernetes/kubelet.conf ]; then
     # When `pulumi up` is killed, only the docker exec client dies: the join it started goes on in the node.
     while pkill -KILL -x kubeadm; do sleep 1; done
     kubeadm reset --force >&2
-    # kubeadm reset removes the pods' containers only through crictl, which some releases' nodes lack:
-    # remove them through containerd, and restart it so that its CRI plugin forgets them.
-    for task in $(ctr --namespace k8s.io task ls --quiet); do
-        ctr --namespace k8s.io task kill --signal SIGKILL "$task" >/dev/null 2>&1 || true
-        ctr --namespace k8s.io task delete --force "$task" >/dev/null 2>&1 || true
-    done
-    for container in $(ctr --namespace k8s.io container ls --quiet); do
-        ctr --namespace k8s.io container delete "$container" >/dev/null 2>&1 || true
-    done
-    systemctl restart containerd
+    # As kubeadm-init.sh does: the pods' containers too, which kubeadm reset leaves where there is no crictl.
+    remove_pod_containers
 fi
 # As kubeadm-init.sh does: pods' packets for Service addresses kube-proxy did not translate stay here.
 if [ -x /usr/local/lib/kindling/service-ips.sh ]; then

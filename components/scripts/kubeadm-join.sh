@@ -4,12 +4,13 @@
 # stdin is the worker's JoinConfiguration with @KINDLING_JOIN_TOKEN@ and @KINDLING_CA_CERT_HASH@
 # standing for values minted here: a bootstrap token that lives 15 minutes and is deleted once
 # used, so no join credential is ever stored in the Pulumi state. The node-side join script
-# arrives in KINDLING_NODE_SCRIPT.
+# arrives in KINDLING_NODE_SCRIPT, the library it calls (pod-containers.sh) in KINDLING_NODE_SCRIPT_LIBRARY,
+# read ahead of it in the node (components/shell.py's node_script).
 set -eu
 control_plane=$1
 worker=$2
 service_subnet=$3
-node_script=$KINDLING_NODE_SCRIPT
+node_script=$KINDLING_NODE_SCRIPT_LIBRARY$KINDLING_NODE_SCRIPT
 admin() { docker exec "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 # An interrupted `up` (make recover) may have left this join done, or half done. A worker the
 # cluster has as Ready, with its kubelet configuration in place, needs nothing; any other node of

@@ -7,7 +7,7 @@
 #     connection into the bridge dropped (the API server is published by its own rule, on the host);
 #   machine-network.sh delete BRIDGE SUBNET: the rules and the bridge gone.
 # Each rule carries the comment "kindling BRIDGE", so any left behind can be found. A create that
-# fails removes what it made.
+# fails removes what it made. Read after iptables-rules.sh (components/machine_network.py).
 set -eu
 action=$1
 bridge=$2
@@ -21,13 +21,7 @@ filter FORWARD -i $bridge -j ACCEPT
 RULES
 }
 remove() {
-    rules | while read -r table chain rule; do
-        # shellcheck disable=SC2086 # the rule's words are separate arguments
-        while iptables -t "$table" -C "$chain" $rule -m comment --comment "kindling $bridge" 2>/dev/null; do
-            # shellcheck disable=SC2086
-            iptables -t "$table" -D "$chain" $rule -m comment --comment "kindling $bridge"
-        done
-    done
+    rules | remove_rules "kindling $bridge"  # iptables-rules.sh
     ip link delete "$bridge" 2>/dev/null || true
 }
 case "$action" in

@@ -5,7 +5,8 @@
 # elsewhere), masquerade so the machine answers through its bridge ($2).
 #   publish-api-server.sh create|delete BRIDGE MACHINE_ADDRESS
 # Loopback needs route_localnet on the bridge (machine-network.sh sets it). Every rule carries the comment
-# "kindling BRIDGE api-server"; a create that fails removes what it made.
+# "kindling BRIDGE api-server"; a create that fails removes what it made. Read after iptables-rules.sh
+# (components/node_machine.py).
 set -eu
 action=$1
 bridge=$2
@@ -30,13 +31,7 @@ rules() {
     esac
 }
 remove() {
-    rules | while read -r table chain rule; do
-        # shellcheck disable=SC2086 # the rule's words are separate arguments
-        while iptables -t "$table" -C "$chain" $rule -m comment --comment "$comment" 2>/dev/null; do
-            # shellcheck disable=SC2086
-            iptables -t "$table" -D "$chain" $rule -m comment --comment "$comment"
-        done
-    done
+    rules | remove_rules "$comment"  # iptables-rules.sh
 }
 case "$action" in
     create)
