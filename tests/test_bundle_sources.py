@@ -5,7 +5,10 @@ import re
 
 import pytest
 
+from bundle.fixes import with_fixes
 from bundle.fragment import stack_fragment
+from bundle.gomod import add_replaces, required_version
+from bundle.kubernetes import point_staging_at_modules
 from bundle.plan import plan_release
 from kindling import catalog, sources
 
@@ -98,3 +101,27 @@ def test_an_etcd_tool_the_proxy_refuses_comes_from_the_nearest_served_patch_and_
 
 def test_helm_4_is_planned_from_its_own_module_for_1_35():
     assert plan_release("1.35.0").step("helm").source.module == "helm.sh/helm/v4"
+
+
+def test_1_27_0_takes_the_staging_modules_the_proxy_refuses_at_v0_27_0_from_v0_27_1_and_the_rest_exact():
+    go_mod = (
+        "module k8s.io/kubernetes\n\nreplace (\n"
+        + "".join(
+            f"\tk8s.io/{name} => ./staging/src/k8s.io/{name}\n"
+            for name in ("api", "cluster-bootstrap", "sample-apiserver")
+        )
+        + ")\n"
+    )
+    source = sources.KUBERNETES["1.27.0"].source
+    prepared = add_replaces(point_staging_at_modules(go_mod, "1.27.0"), source.replaces)
+    assert required_version(prepared, "k8s.io/api") == "v0.27.0"
+    assert required_version(prepared, "k8s.io/cluster-bootstrap") == "v0.27.1"
+    assert required_version(prepared, "k8s.io/sample-apiserver") == "v0.27.1"
+    assert prepared.count("k8s.io/cluster-bootstrap =>") == 1, "the staging replace gives way to the fix's"
+    assert "nearest served patch" in plan_release("1.27.0").step("kubernetes").source.fixes[0].why
+
+
+def test_coredns_1_9_3_links_its_2022_x_net_with_the_linkname_check_off_and_nothing_else_does():
+    assert "-checklinkname=0" in with_fixes(sources.COREDNS["v1.9.3"], "-s -w").split()
+    assert "-checklinkname=0" not in with_fixes(sources.COREDNS["v1.8.6"], "-s -w").split()
+    assert plan_release("1.25.0").step("coredns").source.fixes == (sources.facts.CHECKLINKNAME,)

@@ -83,3 +83,11 @@ REFLECT2 = Fix(
     why="reflect2 1.0.1 reads runtime map internals Go 1.18 changed (json-iterator crashes encoding maps)",
     replace="github.com/modern-go/reflect2 => github.com/modern-go/reflect2 v1.0.2",
 )
+
+# golang.org/x/net from late 2021 until v0.3 reaches syscall.recvmsg and syscall.sendmsg on Linux by
+# go:linkname, which Go 1.23's linker refuses ("invalid reference to syscall.recvmsg"). The symbols are
+# still there, so switching the check off keeps the module's own x/net instead of moving to a newer one.
+CHECKLINKNAME = Fix(
+    why="x/net of 2022 linknames syscall.recvmsg, which Go 1.23's linker refuses; the symbol is still there",
+    ldflag="-checklinkname=0",
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kindling.sources.facts import REFLECT2, GoSource, Substitute
+from kindling.sources.facts import CHECKLINKNAME, REFLECT2, GoSource, Substitute
 
 # 3.4's module path has no /v3, so the proxy serves 3.4 tags only as pseudo-versions of their commits.
 ETCD: dict[str, GoSource] = {
@@ -189,6 +189,7 @@ COREDNS: dict[str, GoSource] = {
         "45b0a11",
         "1.18.2",
         "Go: startup banner go1.18.2",
+        fixes=(CHECKLINKNAME,),
     ),
     "v1.10.1": GoSource(
         "github.com/coredns/coredns",

@@ -18,6 +18,17 @@ def _release(
     return KubernetesSource(source, etcd=etcd, coredns=coredns)
 
 
+# The proxy refuses these staging modules at v0.27.0, the tag cut with 1.27.0; v0.27.1 (1.27.1's) is the
+# nearest it serves. Only their code differs from the release's: kubeadm and the kube-controller-manager
+# still report v1.27.0 and the release's commit.
+KUBERNETES_1_27_0_STAGING = tuple(
+    Fix(
+        why="the proxy refuses k8s.io staging modules at v0.27.0; v0.27.1 is the nearest served patch",
+        replace=f"k8s.io/{name} => k8s.io/{name} v0.27.1",
+    )
+    for name in ("cluster-bootstrap", "kube-controller-manager", "sample-apiserver")
+)
+
 KUBERNETES: dict[str, KubernetesSource] = {
     "1.18.2": _release(
         "1.18.2",
@@ -103,6 +114,7 @@ KUBERNETES: dict[str, KubernetesSource] = {
         "Go: .go-version; commit: the proxy's .info Origin",
         etcd="3.5.7-0",
         coredns="v1.10.1",
+        fixes=KUBERNETES_1_27_0_STAGING,
     ),
     "1.28.0": _release(
         "1.28.0",
