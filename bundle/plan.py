@@ -64,6 +64,20 @@ class Plan:
         return next(s for s in self.steps if s.component == component)
 
 
+def _staging_substitutes(release: str, source: sources.GoSource) -> list[Missing]:
+    """Staging modules a release's fixes take at another patch than the release's own tag: code in its
+    binaries that is not the release's, which the plan and the table name."""
+    _, minor, patch = release.split(".")
+    own = f"v0.{minor}.{patch}"
+    found = []
+    for fix in source.fixes:
+        old, _, new = fix.replace.partition(" => ")
+        name, _, version = new.partition(" ")
+        if old.startswith("k8s.io/") and name == old and version != own:
+            found.append(Missing(old, own.removeprefix("v"), fix.why, f"{old} {version.removeprefix('v')}"))
+    return found
+
+
 def _lookup(table: dict, component: str, version: str, steps: list[Step], missing: list[Missing]) -> None:
     source = table.get(version)
     if source is None:
@@ -127,6 +141,7 @@ def plan_release(release: str) -> Plan:
         missing.append(Missing("kubernetes", release, f"no source facts for Kubernetes {release} in kindling/sources/"))
     else:
         steps.append(Step("kubernetes", release, k8s.source))
+        missing.extend(_staging_substitutes(release, k8s.source))
     substitute = sources.CONTAINERD_SUBSTITUTES.get(components.containerd)
     overrides: tuple[tuple[str, str], ...] = ()
     if substitute:

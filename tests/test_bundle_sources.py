@@ -118,7 +118,9 @@ def test_1_27_0_takes_the_staging_modules_the_proxy_refuses_at_v0_27_0_from_v0_2
     assert required_version(prepared, "k8s.io/cluster-bootstrap") == "v0.27.1"
     assert required_version(prepared, "k8s.io/sample-apiserver") == "v0.27.1"
     assert prepared.count("k8s.io/cluster-bootstrap =>") == 1, "the staging replace gives way to the fix's"
-    assert "nearest served patch" in plan_release("1.27.0").step("kubernetes").source.fixes[0].why
+    named = {(m.component, m.version, m.instead) for m in plan_release("1.27.0").substitutions}
+    assert ("k8s.io/cluster-bootstrap", "0.27.0", "k8s.io/cluster-bootstrap 0.27.1") in named
+    assert not any(m.component.startswith("k8s.io/") for m in plan_release("1.28.0").substitutions)
 
 
 def test_coredns_1_9_3_links_its_2022_x_net_with_the_linkname_check_off_and_nothing_else_does():
