@@ -19,6 +19,7 @@ from bundle.fixes import check_new_go_fixes
 from bundle.gomod import add_replaces, required_version
 from bundle.plan import Step
 from bundle.workspace import Workspace
+from kindling.sources import GoSource
 
 BINARIES = (
     "kubeadm",
@@ -97,10 +98,15 @@ def openapi_tagged_packages(trees: dict[str, Path]) -> list[str]:
     return sorted(found)
 
 
-def _generate_openapi(go: gotool.Go, tree: Path, release: str, log: Path, what: str) -> None:
+def _generate_openapi(go: gotool.Go, tree: Path, source: GoSource, log: Path, what: str) -> None:
     go_mod = (tree / "go.mod").read_text()
     tool = tree / "_output" / "openapi-gen"
-    go.run(["build", "-o", str(tool), "k8s.io/kube-openapi/cmd/openapi-gen"], tree, log, what)
+    go.run(
+        ["build", *generators_modfile(tree, source), "-o", str(tool), "k8s.io/kube-openapi/cmd/openapi-gen"],
+        tree,
+        log,
+        what,
+    )
     staging = set(re.findall(r"^\s*(k8s\.io/[\w.-]+) => \1 v0\.", go_mod, re.MULTILINE))
     graph = go.run(["list", "-m", "-f", "{{.Path}}", "all"], tree, log, what).split()
     used = sorted(staging.intersection(graph))  # the sample modules are replaced but never required
@@ -155,6 +161,18 @@ def _generate_openapi(go: gotool.Go, tree: Path, release: str, log: Path, what: 
     target.write_bytes(generated.read_bytes())
 
 
+def generators_modfile(tree: Path, source: GoSource) -> list[str]:
+    """``-modfile`` of a go.mod for the generators alone, where the source's fixes give them one."""
+    if not source.generator_replaces:
+        return []
+    modfile = tree / "_output" / "generators.mod"
+    modfile.parent.mkdir(parents=True, exist_ok=True)
+    modfile.write_text(add_replaces((tree / "go.mod").read_text(), source.generator_replaces))
+    if (tree / "go.sum").exists():
+        shutil.copyfile(tree / "go.sum", modfile.with_suffix(".sum"))
+    return [f"-modfile={modfile}"]
+
+
 def build(workspace: Workspace, step: Step, out: Path) -> list[str]:
     source = step.source
     what = f"kubernetes {step.version} ({source.module}@{source.version})"
@@ -173,7 +191,7 @@ def build(workspace: Workspace, step: Step, out: Path) -> list[str]:
     check_new_go_fixes(go, tree, what)
     if required_version(go_mod, "k8s.io/kube-openapi") is None:
         raise BuildError(what, ["go.mod does not pin k8s.io/kube-openapi; cannot generate OpenAPI definitions"])
-    _generate_openapi(go, tree, step.version, log, what)
+    _generate_openapi(go, tree, source, log, what)
 
     statics = static_binaries((tree / "hack" / "lib" / "golang.sh").read_text())
     ldflags = " ".join([version_ldflags(step.version, source.commit, info.get("Time", "")), *source.ldflags])

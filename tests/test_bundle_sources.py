@@ -2,13 +2,14 @@
 that join them with the catalog (module, version, Go, fixes, substitutions) per release."""
 
 import re
+from pathlib import Path
 
 import pytest
 
 from bundle.fixes import with_fixes
 from bundle.fragment import stack_fragment
 from bundle.gomod import add_replaces, required_version
-from bundle.kubernetes import point_staging_at_modules
+from bundle.kubernetes import generators_modfile, point_staging_at_modules
 from bundle.plan import plan_release
 from kindling import catalog, sources
 
@@ -127,3 +128,17 @@ def test_coredns_1_9_3_links_its_2022_x_net_with_the_linkname_check_off_and_noth
     assert "-checklinkname=0" in with_fixes(sources.COREDNS["v1.9.3"], "-s -w").split()
     assert "-checklinkname=0" not in with_fixes(sources.COREDNS["v1.8.6"], "-s -w").split()
     assert plan_release("1.25.0").step("coredns").source.fixes == (sources.facts.CHECKLINKNAME,)
+
+
+def test_1_30_and_1_31_give_x_tools_v0_24_1_to_openapi_gen_alone_and_the_binaries_keep_upstreams(tmp_path):
+    (tmp_path / "go.mod").write_text("module k8s.io/kubernetes\n\nrequire golang.org/x/tools v0.18.0\n")
+    (tmp_path / "go.sum").write_text("golang.org/x/tools v0.18.0 h1:x=\n")
+    for release in ("1.30.0", "1.31.0"):
+        source = sources.KUBERNETES[release].source
+        assert not any("x/tools" in line for line in source.replaces), "the released binaries' go.mod"
+        flag = generators_modfile(tmp_path, source)
+        modfile = Path(flag[0].removeprefix("-modfile="))
+        assert required_version(modfile.read_text(), "golang.org/x/tools") == "v0.24.1"
+        assert modfile.with_suffix(".sum").read_text() == (tmp_path / "go.sum").read_text()
+    assert generators_modfile(tmp_path, sources.KUBERNETES["1.29.0"].source) == []
+    assert required_version((tmp_path / "go.mod").read_text(), "golang.org/x/tools") == "v0.18.0"

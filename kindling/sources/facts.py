@@ -19,6 +19,9 @@ class Fix:
     why: str
     replace: str = ""  # a go.mod replace line, "old => new version"
     ldflag: str = ""  # an extra linker flag
+    # Only for the code generators a build runs (openapi-gen), through a go.mod of their own, so that
+    # the released binaries keep the module graph upstream built them with.
+    generators_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,11 @@ class GoSource:
 
     @property
     def replaces(self) -> tuple[str, ...]:
-        return self.pins + tuple(fix.replace for fix in self.fixes if fix.replace)
+        return self.pins + tuple(fix.replace for fix in self.fixes if fix.replace and not fix.generators_only)
+
+    @property
+    def generator_replaces(self) -> tuple[str, ...]:
+        return tuple(fix.replace for fix in self.fixes if fix.replace and fix.generators_only)
 
     @property
     def ldflags(self) -> tuple[str, ...]:
@@ -82,6 +89,16 @@ VBOM_ML = Fix(
 REFLECT2 = Fix(
     why="reflect2 1.0.1 reads runtime map internals Go 1.18 changed (json-iterator crashes encoding maps)",
     replace="github.com/modern-go/reflect2 => github.com/modern-go/reflect2 v1.0.2",
+)
+
+# golang.org/x/tools before v0.24.1 sizes an array from go/token's internals (tokeninternal), which no
+# longer compiles with this Go ("invalid array length -delta * delta"; checked: v0.24.0 fails, v0.24.1
+# builds). Only the generators import it (1.30's openapi-gen, through gengo/v2), so only their go.mod
+# takes v0.24.1.
+XTOOLS_FOR_GENERATORS = Fix(
+    why="x/tools before v0.24.1 does not compile with this Go; openapi-gen alone imports it, and alone takes v0.24.1",
+    replace="golang.org/x/tools => golang.org/x/tools v0.24.1",
+    generators_only=True,
 )
 
 # golang.org/x/net from late 2021 until v0.3 reaches syscall.recvmsg and syscall.sendmsg on Linux by

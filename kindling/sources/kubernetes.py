@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kindling.sources.facts import REFLECT2, VBOM_ML, Fix, GoSource, KubernetesSource
+from kindling.sources.facts import REFLECT2, VBOM_ML, XTOOLS_FOR_GENERATORS, Fix, GoSource, KubernetesSource
 
 
 def _release(
@@ -139,6 +139,7 @@ KUBERNETES: dict[str, KubernetesSource] = {
         "Go: .go-version; commit: kubectl version outputs pasted in public issues",
         etcd="3.5.12-0",
         coredns="v1.11.1",
+        fixes=(XTOOLS_FOR_GENERATORS,),
     ),
     "1.31.0": _release(
         "1.31.0",
@@ -147,6 +148,7 @@ KUBERNETES: dict[str, KubernetesSource] = {
         "Go: .go-version; commit: kubectl version outputs pasted in public issues",
         etcd="3.5.15-0",
         coredns="v1.11.1",
+        fixes=(XTOOLS_FOR_GENERATORS,),
     ),
     "1.32.2": _release(
         "1.32.2",
