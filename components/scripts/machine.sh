@@ -3,6 +3,11 @@
 #   machine.sh create NODE ROOTFS NAMESPACE: started, with the options in KINDLING_NSPAWN_OPTIONS (one
 #     a line) and the node image's entrypoint as its first process, which ends in `exec /sbin/init`;
 #     KINDLING_HOSTS ("ADDRESS NAME" a line) are the other machines it must find by name;
+#   machine.sh restart NODE: restarted from outside, as `docker restart` restarts a node container:
+#     systemd in it is asked to reboot (SIGINT, what machinectl reboot sends a container), shuts down
+#     cleanly, and the machine starts again; returns once the new boot's PID 1 runs (within
+#     KINDLING_RESTART_TIMEOUT seconds, 300 by default);
+#   machine.sh cgroups NODE: the cgroups of the machine that exist, one a line (none once deleted);
 #   machine.sh delete NODE: stopped at once (the node needs no clean shutdown: its disk goes next).
 # Where systemd is PID 1 the machine is the unit kindling-NODE (machinectl list shows it). Elsewhere
 # kindling supervises it (the supervise action, this script again): it restarts the machine when it
@@ -22,6 +27,16 @@ dir=$KINDLING_MACHINES_DIR
 unit="kindling-$node"
 
 systemd_host() { [ -d /run/systemd/system ]; }
+
+# The machine's PID 1, empty when it is not running: registered with systemd where systemd runs the
+# host, elsewhere the child of the systemd-nspawn the supervisor started.
+leader() {
+    if systemd_host; then
+        machinectl show --property=Leader --value "$node" 2>/dev/null || true
+    elif nspawn=$(cat "$dir/$node.nspawn-pid" 2>/dev/null); then
+        pgrep -P "$nspawn" | head -n 1 || true
+    fi
+}
 cgroup_v1_host() { [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ]; }
 
 # The kernel's cgroup v1 hierarchies, one a line, controllers mounted together joined by commas.
@@ -45,6 +60,10 @@ with_hierarchies() {
         esac
         "$1" "$mountpoint"
     done
+}
+
+print_own_cgroup() {
+    [ ! -d "$1/kindling/$node" ] || echo "${1#/sys/fs/cgroup/}/kindling/$node"
 }
 
 join_own_cgroup() {
@@ -157,11 +176,41 @@ OPTIONS
     forget-cgroups)
         with_hierarchies remove_own_cgroup
         ;;
+    restart)
+        before=$(leader)
+        if [ -z "$before" ]; then
+            echo "machine $node is not running" >&2
+            exit 1
+        fi
+        if systemd_host; then
+            machinectl reboot "$node"
+        else
+            kill -INT "$before"
+        fi
+        deadline=$(($(date +%s) + ${KINDLING_RESTART_TIMEOUT:-300}))
+        while [ "$(date +%s)" -lt "$deadline" ]; do
+            now=$(leader)
+            if [ -n "$now" ] && [ "$now" != "$before" ]; then
+                exit 0
+            fi
+            sleep 1
+        done
+        echo "machine $node did not start again within ${KINDLING_RESTART_TIMEOUT:-300}s" >&2
+        exit 1
+        ;;
+    cgroups)
+        if cgroup_v1_host; then
+            unshare --mount --propagation private /bin/sh -c "$KINDLING_SCRIPT" machine.sh own-cgroups "$node"
+        fi
+        ;;
+    own-cgroups)
+        with_hierarchies print_own_cgroup
+        ;;
     delete)
         stop
         ;;
     *)
-        echo "usage: machine.sh create NODE ROOTFS NAMESPACE | delete NODE" >&2
+        echo "usage: machine.sh create NODE ROOTFS NAMESPACE | restart NODE | cgroups NODE | delete NODE" >&2
         exit 2
         ;;
 esac
