@@ -3,6 +3,8 @@ from, with stand-in commands: systemd-nspawn (behind unshare on a cgroup v1 host
 
 from __future__ import annotations
 
+import time
+
 from components.shell import script
 from tests.test_scripts import run, stand_ins
 
@@ -68,20 +70,32 @@ def test_controllers_mounted_together_make_one_hierarchy(tmp_path):
 
 
 def test_a_machine_is_made_with_its_hosts_and_a_docker_like_stop_grace(tmp_path):
-    env, log, machines = v1_host(tmp_path, [0])
+    machines = tmp_path / "machines"
     rootfs = machines / NODE
     (rootfs / "etc").mkdir(parents=True)
-    ip = "echo '2: eth0    inet 10.9.9.3/24 brd 10.9.9.255 scope global eth0'"
-    env["PATH"] = (
-        stand_ins(tmp_path / "more", {"ip": ip, "systemd-run": f'echo "systemd-run $*" >> {log}'})["PATH"]
-        + ":"
-        + env["PATH"]
+    log = tmp_path / "calls"
+    # No machine is started: setsid (the supervisor, without systemd) and systemd-run (with it) only log.
+    env = stand_ins(
+        tmp_path,
+        {
+            "ip": "echo '2: eth0    inet 10.9.9.3/24 brd 10.9.9.255 scope global eth0'",
+            "setsid": f'echo "setsid $*" >> {log}',
+            "systemd-run": f'echo "systemd-run $*" >> {log}',
+        },
     )
     env.update(
-        KINDLING_NSPAWN_OPTIONS="--private-users=no", KINDLING_HOSTS=f"10.9.9.2 nsp-c-control-plane\n10.9.9.3 {NODE}"
+        KINDLING_MACHINES_DIR=str(machines),
+        KINDLING_SCRIPT=script("machine.sh"),
+        KINDLING_NSPAWN_OPTIONS="--private-users=no",
+        KINDLING_HOSTS=f"10.9.9.2 nsp-c-control-plane\n10.9.9.3 {NODE}",
     )
     made = run("machine.sh", env, "create", NODE, str(rootfs), NODE)
     assert made.returncode == 0, made.stderr
-    assert (rootfs / "etc/hosts").read_text().splitlines()[2:] == [f"10.9.9.3\t{NODE}", "10.9.9.2\tnsp-c-control-plane"]
+    deadline = time.monotonic() + 10  # the supervisor is started in the background
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"--machine={NODE}" in log.read_text()
+    hosts = (rootfs / "etc/hosts").read_text().splitlines()
+    assert hosts[2:] == [f"10.9.9.3\t{NODE}", "10.9.9.2\tnsp-c-control-plane"]
     grace = (rootfs / "etc/systemd/system.conf.d/kindling-machine.conf").read_text()
     assert grace == "[Manager]\nDefaultTimeoutStopSec=10s\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -172,6 +174,12 @@ def booted(boots, times: int) -> list[str]:
     return lines
 
 
+def stop(nspawn: subprocess.Popen) -> None:
+    """The stand-in systemd-nspawn and its machine: its whole session (it runs in one of its own)."""
+    os.killpg(nspawn.pid, signal.SIGKILL)
+    nspawn.wait()
+
+
 def supervised_machine(tmp_path, boots_again: bool):
     """Machine node-1 on a host without systemd: its pid file names a running stand-in systemd-nspawn."""
     machines = tmp_path / "machines"
@@ -195,8 +203,7 @@ def test_a_restart_reboots_the_machine_and_returns_once_its_new_pid_1_runs(tmp_p
         # The new PID 1 runs (it may not have written its line yet).
         assert booted(boots, times=2) == ["booted", "booted"]
     finally:
-        nspawn.kill()
-        nspawn.wait()
+        stop(nspawn)
 
 
 def test_a_restart_fails_when_the_machine_does_not_come_back_in_time(tmp_path):
@@ -206,8 +213,7 @@ def test_a_restart_fails_when_the_machine_does_not_come_back_in_time(tmp_path):
         assert restarted.returncode == 1
         assert "machine node-1 did not start again within 2s" in restarted.stderr
     finally:
-        nspawn.kill()
-        nspawn.wait()
+        stop(nspawn)
 
 
 def test_a_machine_that_is_not_running_is_not_restarted(tmp_path):
