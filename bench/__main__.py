@@ -42,8 +42,9 @@ import yaml
 from bench import images
 from bench.floor import prepare_floor
 from bundle.__main__ import default_out
+from tests.e2e.bringup import Bringup, pulumi, set_config
 from tests.e2e.checks import all_ready, cluster_name, cluster_on_engine, node_names, resolves_from_a_pod, waited
-from tests.e2e.run import Bringup, prepare, pulumi, real_engine_plugins, set_config, toolchain_env
+from tests.e2e.run import prepare, real_engine_plugins, toolchain_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR = ROOT / "bench" / "floor.sh"

@@ -43,7 +43,8 @@ from conformance.paths import release_dir
 from conformance.skips import go_quote, skipped_for
 from conformance.suite import Suite, build_suite
 from tests.e2e import checks
-from tests.e2e.run import Bringup, prepare, real_engine_plugins, set_config, toolchain_env
+from tests.e2e.bringup import Bringup, set_config
+from tests.e2e.run import prepare, real_engine_plugins, toolchain_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2  # kind's CI shape: one control plane and two workers

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
 
 from components.machine_network import RULES
 from components.machine_shell import in_machine, on_host_with_machines
-from components.shell import SCRIPTS, on_host
+from components.shell import SCRIPTS, on_host, script
+from tests.test_scripts import run as run_script
 from tests.test_scripts import stand_ins
 
 
@@ -192,3 +197,82 @@ def test_the_api_server_on_loopback_is_a_dnat_on_the_host_only_and_goes_with_del
     assert "-d 127.0.0.1 -p tcp --dport 32771 -j DNAT --to-destination 10.9.9.2:6443" in published[0]
     assert run("publish-api-server.sh", env, "delete", "nsp-c", "10.9.9.2").returncode == 0
     assert rules.read_text() == ""
+
+
+# --- machine.sh restart, with processes standing in for systemd-nspawn and the machine's PID 1 -------
+
+# A stand-in for systemd-nspawn: it runs a "PID 1" that exits on SIGINT (as systemd reboots on it), and
+# runs a new one after it when told to (as the supervisor starts the machine again), else none.
+FAKE_NSPAWN = """
+import signal, subprocess, sys, time
+leader = [sys.executable, "-c", "import signal, sys, time\\n"
+          "signal.signal(signal.SIGINT, lambda *_: sys.exit(0))\\n"
+          "open(sys.argv[1], 'a').write('booted\\\\n')\\n"
+          "time.sleep(60)", sys.argv[1]]
+subprocess.run(leader)
+if sys.argv[2] == "boots-again":
+    subprocess.run(leader)
+time.sleep(60)
+"""
+
+
+def booted(boots, times: int) -> list[str]:
+    """The lines of the boots file, once it has ``times`` of them (or after 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = boots.read_text().splitlines() if boots.exists() else []
+        if len(lines) >= times:
+            return lines
+        time.sleep(0.05)
+    return lines
+
+
+def stop(nspawn: subprocess.Popen) -> None:
+    """The stand-in systemd-nspawn and its machine: its whole session (it runs in one of its own)."""
+    os.killpg(nspawn.pid, signal.SIGKILL)
+    nspawn.wait()
+
+
+def supervised_machine(tmp_path, boots_again: bool):
+    """Machine node-1 on a host without systemd: its pid file names a running stand-in systemd-nspawn."""
+    machines = tmp_path / "machines"
+    machines.mkdir()
+    boots = tmp_path / "boots"
+    nspawn = subprocess.Popen(
+        [sys.executable, "-c", FAKE_NSPAWN, str(boots), "boots-again" if boots_again else "once"],
+        start_new_session=True,
+    )
+    (machines / "node-1.nspawn-pid").write_text(f"{nspawn.pid}\n")
+    booted(boots, times=1)
+    env = {"PATH": "/usr/bin:/bin", "KINDLING_MACHINES_DIR": str(machines), "KINDLING_SCRIPT": script("machine.sh")}
+    return nspawn, boots, env
+
+
+def test_a_restart_reboots_the_machine_and_returns_once_its_new_pid_1_runs(tmp_path):
+    nspawn, boots, env = supervised_machine(tmp_path, boots_again=True)
+    try:
+        restarted = run_script("machine.sh", {**env, "KINDLING_RESTART_TIMEOUT": "10"}, "restart", "node-1")
+        assert restarted.returncode == 0, restarted.stderr
+        # The new PID 1 runs (it may not have written its line yet).
+        assert booted(boots, times=2) == ["booted", "booted"]
+    finally:
+        stop(nspawn)
+
+
+def test_a_restart_fails_when_the_machine_does_not_come_back_in_time(tmp_path):
+    nspawn, _, env = supervised_machine(tmp_path, boots_again=False)
+    try:
+        restarted = run_script("machine.sh", {**env, "KINDLING_RESTART_TIMEOUT": "2"}, "restart", "node-1")
+        assert restarted.returncode == 1
+        assert "machine node-1 did not start again within 2s" in restarted.stderr
+    finally:
+        stop(nspawn)
+
+
+def test_a_machine_that_is_not_running_is_not_restarted(tmp_path):
+    machines = tmp_path / "machines"
+    machines.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "KINDLING_MACHINES_DIR": str(machines), "KINDLING_SCRIPT": script("machine.sh")}
+    restarted = run_script("machine.sh", env, "restart", "node-1")
+    assert restarted.returncode == 1
+    assert restarted.stderr.strip() == "machine node-1 is not running"

@@ -3,6 +3,11 @@
 #   machine.sh create NODE ROOTFS NAMESPACE: started, with the options in KINDLING_NSPAWN_OPTIONS (one
 #     a line) and the node image's entrypoint as its first process, which ends in `exec /sbin/init`;
 #     KINDLING_HOSTS ("ADDRESS NAME" a line) are the other machines it must find by name;
+#   machine.sh restart NODE: restarted from outside, as `docker restart` restarts a node container:
+#     systemd in it is asked to reboot (SIGINT, what machinectl reboot sends a container), shuts down
+#     cleanly, and the machine starts again; returns once the new boot's PID 1 runs (within
+#     KINDLING_RESTART_TIMEOUT seconds, 300 by default);
+#   machine.sh cgroups NODE: the cgroups of the machine that exist, one a line (none once deleted);
 #   machine.sh delete NODE: stopped at once (the node needs no clean shutdown: its disk goes next).
 # Where systemd is PID 1 the machine is the unit kindling-NODE (machinectl list shows it). Elsewhere
 # kindling supervises it (the supervise action, this script again): it restarts the machine when it
@@ -14,21 +19,37 @@
 # under the unified hierarchy a v1 host's controllers are all elsewhere, and runc cannot set a pod's
 # limits. systemd-nspawn wants every controller the kernel has mounted, which such a host need not do
 # (perf_event, here), so the machine boots in a mount namespace of its own where they all are, each
-# in a cgroup of the machine's own, NODE under kindling/; delete removes those cgroups too.
+# in a cgroup of the machine's own, NODE under kindling/; delete removes those cgroups too, and so
+# does the supervisor between two boots, so that each boot starts from none, as a node container's
+# restart does (those a boot leaves behind, one a container, made the kubelet of the next boot spend
+# 1.5 s on each before its node was Ready: minutes after a few reboots). That mount namespace follows
+# the host's unmounts (slave), so it holds no copy of a mount the host lets go (another machine's
+# network namespace, a Docker container's). PROC_CGROUPS exists for tests.
 set -eu
 action=$1
-node=$2
+node=${2:-}
 dir=$KINDLING_MACHINES_DIR
 unit="kindling-$node"
 
 systemd_host() { [ -d /run/systemd/system ]; }
+
+# The machine's PID 1, empty when it is not running: registered with systemd where systemd runs the
+# host, elsewhere the child of the systemd-nspawn the supervisor started.
+leader() {
+    if systemd_host; then
+        machinectl show --property=Leader --value "$node" 2>/dev/null || true
+    elif nspawn=$(cat "$dir/$node.nspawn-pid" 2>/dev/null); then
+        pgrep -P "$nspawn" | head -n 1 || true
+    fi
+}
 cgroup_v1_host() { [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ]; }
 
 # The kernel's cgroup v1 hierarchies, one a line, controllers mounted together joined by commas.
+# (No `joined[h] = (h in joined) ? ...`: awk may create joined[h] before it asks.)
 hierarchies() {
     awk 'NR > 1 && $4 == 1 {
-        if ($2 == 0) print $1; else joined[$2] = ($2 in joined) ? joined[$2] "," $1 : $1
-    } END { for (h in joined) print joined[h] }' /proc/cgroups
+        if ($2 == 0) print $1; else if ($2 in joined) joined[$2] = joined[$2] "," $1; else joined[$2] = $1
+    } END { for (h in joined) print joined[h] }' "${PROC_CGROUPS:-/proc/cgroups}"
     echo none,name=systemd
 }
 
@@ -45,6 +66,10 @@ with_hierarchies() {
         esac
         "$1" "$mountpoint"
     done
+}
+
+print_own_cgroup() {
+    [ ! -d "$1/kindling/$node" ] || echo "${1#/sys/fs/cgroup/}/kindling/$node"
 }
 
 join_own_cgroup() {
@@ -110,6 +135,10 @@ case "$action" in
             printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' "$address" "$node"
             printf '%s\n' "${KINDLING_HOSTS:-}" | awk -v node="$node" 'NF == 2 && $2 != node { print $1 "\t" $2 }'
         } >"$rootfs/etc/hosts"
+        # A restart gives the machine's services the grace `docker restart` gives a node container's,
+        # 10 s, not systemd's 90 s: containerd's shims ignore SIGTERM, and every reboot waited for them.
+        mkdir -p "$rootfs/etc/systemd/system.conf.d"
+        printf '[Manager]\nDefaultTimeoutStopSec=10s\n' >"$rootfs/etc/systemd/system.conf.d/kindling-machine.conf"
         set -- --quiet --machine="$node" --directory="$rootfs" --network-namespace-path="/run/netns/$namespace"
         while IFS= read -r option; do
             [ -z "$option" ] || set -- "$@" "$option"
@@ -135,7 +164,7 @@ OPTIONS
         while :; do
             started=$(date +%s)
             if cgroup_v1_host; then
-                unshare --mount --propagation private /bin/sh -c "$KINDLING_SCRIPT" machine.sh boot "$node" "$@" &
+                unshare --mount --propagation slave /bin/sh -c "$KINDLING_SCRIPT" machine.sh boot "$node" "$@" &
             else
                 systemd-nspawn --register=no --keep-unit "$@" /usr/local/bin/kindling-entrypoint &
             fi
@@ -146,6 +175,10 @@ OPTIONS
             # 0: powered off; 133: rebooted (how systemd-nspawn reports a reboot).
             [ "$status" -ne 0 ] || exit 0
             [ "$status" -eq 133 ] || [ $(($(date +%s) - started)) -ge 10 ] || exit "$status"
+            if cgroup_v1_host; then
+                unshare --mount --propagation private /bin/sh -c "$KINDLING_SCRIPT" machine.sh forget-cgroups "$node" ||
+                    echo "kindling: cgroups of the last boot are left; booting with them" >&2
+            fi
         done
         ;;
     boot)
@@ -157,11 +190,44 @@ OPTIONS
     forget-cgroups)
         with_hierarchies remove_own_cgroup
         ;;
+    restart)
+        before=$(leader)
+        if [ -z "$before" ]; then
+            echo "machine $node is not running" >&2
+            exit 1
+        fi
+        if systemd_host; then
+            machinectl reboot "$node"
+        else
+            kill -INT "$before"
+        fi
+        deadline=$(($(date +%s) + ${KINDLING_RESTART_TIMEOUT:-300}))
+        while [ "$(date +%s)" -lt "$deadline" ]; do
+            now=$(leader)
+            if [ -n "$now" ] && [ "$now" != "$before" ]; then
+                exit 0
+            fi
+            sleep 1
+        done
+        echo "machine $node did not start again within ${KINDLING_RESTART_TIMEOUT:-300}s" >&2
+        exit 1
+        ;;
+    hierarchies)
+        hierarchies
+        ;;
+    cgroups)
+        if cgroup_v1_host; then
+            unshare --mount --propagation private /bin/sh -c "$KINDLING_SCRIPT" machine.sh own-cgroups "$node"
+        fi
+        ;;
+    own-cgroups)
+        with_hierarchies print_own_cgroup
+        ;;
     delete)
         stop
         ;;
     *)
-        echo "usage: machine.sh create NODE ROOTFS NAMESPACE | delete NODE" >&2
+        echo "usage: machine.sh create NODE ROOTFS NAMESPACE | restart NODE | cgroups NODE | delete NODE" >&2
         exit 2
         ;;
 esac

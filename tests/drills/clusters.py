@@ -18,8 +18,9 @@ import yaml
 
 from bundle.__main__ import default_out
 from tests.e2e import checks
+from tests.e2e.bringup import Bringup, pulumi, set_config
 from tests.e2e.checks import Report
-from tests.e2e.run import ROOT, Bringup, prepare, pulumi, set_config, tear_down
+from tests.e2e.run import ROOT, prepare, tear_down
 
 DRILL_PREFIX = "drill-"
 

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kindling.catalog import catalog_release
@@ -66,8 +67,22 @@ def run(command: list[str], stdin: str | None = None) -> subprocess.CompletedPro
     return subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
 
 
+def docker_exec(node: str) -> list[str]:
+    return ["docker", "exec", "-i", node]
+
+
+# How a command reaches a node, with its stdin: docker exec, or for machines (make e2e --node-runtime
+# nspawn) their own way in (machines.machine_exec), set with reach_nodes_with.
+_node_exec: Callable[[str], list[str]] = docker_exec
+
+
+def reach_nodes_with(node_exec: Callable[[str], list[str]]) -> None:
+    global _node_exec
+    _node_exec = node_exec
+
+
 def in_node(node: str, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return run(["docker", "exec", "-i", node, *command], stdin)
+    return run([*_node_exec(node), *command], stdin)
 
 
 def kubectl(node: str, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -275,46 +290,6 @@ def restart(report: Report, stack: str, kubeconfig: Path, control_planes: int = 
         published_port(api) == before,
         f"{before} before, {published_port(api)} after",
     )
-
-
-def failover(report: Report, stack: str, kubeconfig: Path, kubectl: Path, control_planes: int) -> dict[str, float]:
-    """Stop each of two control planes in turn (the first, which kubeadm init made, and the second), asking
-    everything from the host through the load balancer: the API answers, the cluster notices the node is
-    gone (its controllers and etcd keep working), a write succeeds, and the node is Ready once started."""
-    seconds: dict[str, float] = {}
-    count = len(node_names(stack, control_planes))
-
-    def ask(*arguments: str) -> subprocess.CompletedProcess:
-        return run([str(kubectl), "--kubeconfig", str(kubeconfig), "--request-timeout=5s", *arguments])
-
-    def node_ready() -> dict[str, bool]:
-        listed = ask("get", "nodes", "-o", "json")
-        return (
-            {n["metadata"]["name"]: ready(n) for n in json.loads(listed.stdout)["items"]}
-            if listed.returncode == 0
-            else {}
-        )
-
-    for stopped in (f"{stack}-control-plane", f"{stack}-control-plane-2"):
-        run(["docker", "stop", stopped])
-        step = time.monotonic()
-        report.check(
-            f"with {stopped} stopped, the API answers through the load balancer", waited(lambda: bool(node_ready()), 60)
-        )
-        seconds[f"API answers without {stopped}"] = time.monotonic() - step
-        noticed = waited(lambda node=stopped: node_ready().get(node) is False, 180)
-        report.check(f"the cluster marks {stopped} NotReady", noticed, f"{node_ready()}")
-        seconds[f"{stopped} marked NotReady"] = time.monotonic() - step
-        name = f"failover-{stopped}"
-        wrote = ask("create", "configmap", name, "--from-literal=stopped=" + stopped)
-        report.check(f"with {stopped} stopped, a write succeeds", wrote.returncode == 0, wrote.stderr.strip())
-        ask("delete", "configmap", name)
-        run(["docker", "start", stopped])
-        step = time.monotonic()
-        back = waited(lambda: len(states := node_ready()) == count and all(states.values()))
-        report.check(f"{stopped} started again: every node Ready", back, f"{node_ready()}")
-        seconds[f"{stopped} Ready again"] = time.monotonic() - step
-    return seconds
 
 
 def build_cache_ids(unshared_only: bool = False) -> list[str]:

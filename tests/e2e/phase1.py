@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from kindling.machines import inspect_machine_host
 from tests.e2e.executor import Executor
 from tests.pulumi_harness import run_program
 from tests.support import STACKS_DIR, stack_config_file
@@ -22,7 +23,9 @@ from tests.support import STACKS_DIR, stack_config_file
 def create(stack: str, state_file: str, kubeconfig_file: str) -> int:
     executor = Executor()
     try:
-        deployment = run_program(stack, stack_config_file(STACKS_DIR / f"Pulumi.{stack}.yaml"), None, mocks=executor)
+        # The real host, as `pulumi up` would find it: its Docker engine, and what it offers machines.
+        config = stack_config_file(STACKS_DIR / f"Pulumi.{stack}.yaml")
+        deployment = run_program(stack, config, None, mocks=executor, machine_host=inspect_machine_host())
     except Exception as failure:  # the program's own error, or a resource the executor could not make
         print(f"phase1: the program failed: {failure}", file=sys.stderr)
         return 1

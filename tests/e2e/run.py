@@ -1,16 +1,17 @@
 """make e2e STACK=k8s-1-19-1: a real cluster from the release bundle, checked, restarted and torn down.
 
-    python -m tests.e2e.run STACK [--keep]
+    python -m tests.e2e.run STACK [--keep] [--node-runtime nspawn]
 
 1. Builds (or reuses) the release bundle, and points a throwaway copy of the tree at it:
    the stack plus one worker, flannel, a local chart, and capabilities mode where this
-   Docker host refuses --privileged.
+   Docker host refuses --privileged; with --node-runtime nspawn, nodes that are systemd-nspawn
+   machines (kindling:nodeRuntime, tests/e2e/machines.py).
 2. Brings the stack up: with the real engine where the docker and command provider
    plugins are installed; else with the executor (tests/e2e/executor.py) for the node
    resources and the real engine and kubernetes provider for the add-ons.
 3. Checks the cluster (tests/e2e/checks.py) and, with the real engine, loads an image of its own
-   into it through kindling:images (tests/e2e/images.py); restarts every node container and checks
-   again, tears everything down and checks that nothing is left.
+   into it through kindling:images (tests/e2e/images.py); restarts every node (docker restart, or
+   each machine's own restart) and checks again, tears everything down and checks that nothing is left.
 Ends with one line, "N passed, M failed"; the exit status is 1 when anything failed.
 """
 
@@ -30,8 +31,10 @@ import yaml
 
 from bundle.__main__ import default_out
 from bundle.fragment import apply_fragment
-from tests.e2e import checks, images
+from tests.e2e import checks, machines
+from tests.e2e.bringup import Bringup, set_config
 from tests.e2e.checks import Report
+from tests.e2e.failover import failover
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLCHAIN = ROOT / ".ci" / "pulumi-toolchain.sh"
@@ -66,23 +69,19 @@ def privileged_refused(image: str) -> bool:
     return tried.returncode != 0 and "caps" in tried.stderr
 
 
-def set_config(work: Path, stack: str, **values: object) -> None:
-    """Set kindling config keys in the work tree's stack file, e.g. ``workers=3``."""
-    stack_file = work / "stacks" / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(stack_file.read_text())
-    document["config"].update({f"kindling:{key}": value for key, value in values.items()})
-    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
-    addons = work / "tests" / "e2e" / "addons" / f"Pulumi.{stack}.yaml"
-    if addons.exists():
-        addons.unlink()  # the executor's add-on stack takes the stack's configuration anew
-
-
 def prepare(
-    stack: str, bundle: Path, work: Path, workers: int = 1, chart: bool = True, name: str | None = None
+    stack: str,
+    bundle: Path,
+    work: Path,
+    workers: int = 1,
+    chart: bool = True,
+    name: str | None = None,
+    node_runtime: str = "docker",
 ) -> tuple[dict, list[str]]:
     """Copy the tree into ``work`` and point its stack at the bundle; returns the stack's config.
 
-    With ``name``, the work tree's stack of that name (its cluster's name) takes the stack's configuration.
+    With ``name``, the work tree's stack of that name (its cluster's name) takes the stack's configuration;
+    with ``node_runtime`` nspawn, its nodes are systemd-nspawn machines.
     """
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True)
     for listed in files.stdout.decode().split("\0"):
@@ -104,18 +103,12 @@ def prepare(
         config["kindling:charts"] = [{"name": "e2e", "path": "tests/e2e/chart", "version": "0.1.0", "namespace": "e2e"}]
     # The pod that asks CoreDNS needs an image with a resolver; the Debian base has getent.
     config["kindling:preloadImages"] = [*config["kindling:preloadImages"], base]
-    if privileged_refused(base):
+    if node_runtime != "docker":
+        config["kindling:nodeRuntime"] = node_runtime  # nodeSecurity is Docker's: machines ignore it
+    elif privileged_refused(base):
         config["kindling:nodeSecurity"] = "capabilities"
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
     return config, [base]
-
-
-def pulumi(args: list[str], cwd: Path, env: dict, log: Path) -> bool:
-    with log.open("a") as sink:
-        sink.write(f"\n$ pulumi {' '.join(args)}\n")
-        sink.flush()
-        result = subprocess.run(["pulumi", *args], cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    return result.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         type=checks.cluster_name,
         help="the cluster's name (default: the stack's), so that a run can sit beside a cluster of that stack",
     )
+    parser.add_argument(
+        "--node-runtime",
+        choices=("docker", "nspawn"),
+        default="docker",
+        help="kindling:nodeRuntime: node containers (default) or systemd-nspawn machines",
+    )
     args = parser.parse_args(argv)
+    if args.node_runtime == "nspawn" and args.control_planes > 1:
+        parser.error("--control-planes: nodeRuntime nspawn has one control plane (README, 'Node runtimes')")
     stack = args.stack
     if args.destroy:
         return destroy_kept(args.destroy)
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     facts = {"stack": stack, "release": release, "controlPlanes": args.control_planes}
     if args.name and args.name != stack:
         facts["cluster"] = args.name
+    if args.node_runtime != "docker":
+        facts["nodeRuntime"] = args.node_runtime
     try:
         return run_checks(args, stack, release, report, facts)
     finally:
@@ -154,12 +157,15 @@ def main(argv: list[str] | None = None) -> int:
 def run_checks(args: argparse.Namespace, stack: str, release: str, report: Report, facts: dict) -> int:
     started = time.monotonic()
     name = args.name or stack
+    nspawn = args.node_runtime == "nspawn"
     taken = checks.cluster_on_engine(name)
+    if nspawn:
+        taken = "; ".join(filter(None, [taken, machines.on_host(name, checks.node_names(name))]))
     if taken:
         # Someone else's cluster: neither bring ours up beside it nor tear it down afterwards.
         report.fail(
             "cluster name free",
-            f"a cluster named {name} is already on this Docker engine ({taken}); tear it down "
+            f"a cluster named {name} is already on this host ({taken}); tear it down "
             f"(pulumi destroy -s {name}, or make destroy STACK={name}) or run this under another name: "
             f"make e2e STACK={stack} ARGS='--name {stack}-e2e'",
         )
@@ -177,19 +183,29 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{stack}-"))
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"e2e-{os.getpid()}")
     (work / ".state").mkdir(parents=True)
-    config, _ = prepare(stack, bundle, work, name=name)
+    config, _ = prepare(stack, bundle, work, name=name, node_runtime=args.node_runtime)
+    if nspawn:
+        checks.reach_nodes_with(machines.machine_exec(name))
     if args.control_planes > 1:
         set_config(work, name, controlPlanes=args.control_planes)
     engine = real_engine_plugins(env) and not args.executor
     # Enough to tear a kept run down later (python -m tests.e2e.run STACK --destroy WORK).
     (work / "e2e-run.json").write_text(
-        json.dumps({"name": name, "engine": engine, "passphrase": env["PULUMI_CONFIG_PASSPHRASE"]})
+        json.dumps(
+            {
+                "name": name,
+                "engine": engine,
+                "passphrase": env["PULUMI_CONFIG_PASSPHRASE"],
+                "nodeRuntime": args.node_runtime,
+            }
+        )
     )
     security = config.get("kindling:nodeSecurity", "privileged")
-    facts.update(engine="pulumi" if engine else "executor", nodeSecurity=security)
+    facts.update(engine="pulumi" if engine else "executor", **({} if nspawn else {"nodeSecurity": security}))
     say(
         f"mode: {'the real engine' if engine else 'the executor for docker and command resources'}; "
-        f"nodeSecurity {config.get('kindling:nodeSecurity', 'privileged')}; work tree {work}"
+        + ("nodes are systemd-nspawn machines" if nspawn else f"nodeSecurity {security}")
+        + f"; work tree {work}"
     )
     log = work / "e2e.log"
     kubeconfig = work / "kubeconfig"
@@ -204,17 +220,26 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
             if engine:
                 up.no_changes(report)
             checks.cluster(report, name, release, kubeconfig, work, config, args.control_planes)
-            if engine:  # an update of a running stack: the executor makes a stack once
+            if nspawn:
+                say("kindling:images not checked: not available with nodeRuntime nspawn yet")
+            elif engine:  # an update of a running stack: the executor makes a stack once
                 for what, seconds in up.load_images(report, config, args.control_planes).items():
                     report.time(what, seconds)
             else:
                 say("kindling:images not checked: it takes the real engine (an update of a running stack)")
             step = time.monotonic()
-            checks.restart(report, name, kubeconfig, args.control_planes)
+            if nspawn:
+                restarted = machines.restart(
+                    report, name, checks.node_names(name), api_answers(work, config, kubeconfig), dns_image(config)
+                )
+                for what, seconds in restarted.items():
+                    report.time(what, seconds)
+            else:
+                checks.restart(report, name, kubeconfig, args.control_planes)
             report.time("restart", time.monotonic() - step)
             if args.control_planes > 1:
                 kubectl = checks.host_kubectl(work, config)
-                for what, seconds in checks.failover(report, name, kubeconfig, kubectl, args.control_planes).items():
+                for what, seconds in failover(report, name, kubeconfig, kubectl, args.control_planes).items():
                     report.time(what, seconds)
         else:
             report.fail("up", f"see {log}")
@@ -223,12 +248,24 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
         if args.keep:
             say(f"kept: {work}; tear it down with: .venv/bin/python -m tests.e2e.run {stack} --destroy {work}")
         else:
-            tear_down(report, up, work, f"kept {work} for a look at what failed (e2e.log)")
+            tear_down(report, up, work, f"kept {work} for a look at what failed (e2e.log)", args.node_runtime)
     report.time("total", time.monotonic() - started)
     return report.close()
 
 
-def tear_down(report: Report, up: Bringup, work: Path, when_failed: str) -> None:
+def api_answers(work: Path, config: dict, kubeconfig: Path):
+    """Whether the API server answers the stack's kubeconfig from the host, now (a function of no arguments)."""
+    kubectl = checks.host_kubectl(work, config)
+    flags = ["--kubeconfig", str(kubeconfig), "--request-timeout=5s"]
+    return lambda: checks.run([str(kubectl), *flags, "version"]).returncode == 0
+
+
+def dns_image(config: dict) -> str:
+    """The image of the pods that ask CoreDNS (prepare preloads it): the Debian base has getent."""
+    return config["kindling:components"]["baseImage"]
+
+
+def tear_down(report: Report, up: Bringup, work: Path, when_failed: str, node_runtime: str = "docker") -> None:
     """Destroy, check that nothing of the cluster is left, and drop the throwaway tree unless a check failed."""
     step = time.monotonic()
     recorded = up.recorded_build_cache()
@@ -236,6 +273,8 @@ def tear_down(report: Report, up: Bringup, work: Path, when_failed: str) -> None
     report.check("destroy", up.destroy(), f"see {up.log}")
     report.time("destroy", time.monotonic() - step)
     checks.residue(report, up.stack, work, recorded, volumes)
+    if node_runtime == "nspawn":
+        machines.residue(report, up.stack, checks.node_names(up.stack))
     if report.failed:
         say(when_failed)
     else:
@@ -249,164 +288,9 @@ def destroy_kept(work: Path) -> int:
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=run["passphrase"])
     report = Report()
     up = Bringup(name, work, env, work / "e2e.log", work / "kubeconfig", run["engine"])
-    tear_down(report, up, work, f"kept {work} for a look at what failed (e2e.log)")
+    runtime = run.get("nodeRuntime", "docker")
+    tear_down(report, up, work, f"kept {work} for a look at what failed (e2e.log)", runtime)
     return report.close()
-
-
-class Bringup:
-    """Up and destroy of the stack in ``work``: all in the real engine, or executor then engine."""
-
-    def __init__(self, stack: str, work: Path, env: dict, log: Path, kubeconfig: Path, engine: bool):
-        self.stack, self.work, self.env, self.log, self.kubeconfig, self.engine = (
-            stack,
-            work,
-            env,
-            log,
-            kubeconfig,
-            engine,
-        )
-        self.addons = work / "tests" / "e2e" / "addons"
-        self.state = work / "executor-state.json"
-
-    def create(self) -> bool:
-        flags = ["--stack", self.stack, "--non-interactive"]
-        pack = ["--policy-pack", str(self.work / "policies")]
-        if self.engine:
-            if not (
-                pulumi(["stack", "select", "--create", *flags], self.work, self.env, self.log)
-                and pulumi(["up", "--yes", "--skip-preview", *pack, *flags], self.work, self.env, self.log)
-            ):
-                return False
-            shown = subprocess.run(
-                ["pulumi", "stack", "output", "kubeconfig", "--show-secrets", *flags[:2]],
-                cwd=self.work,
-                env=self.env,
-                capture_output=True,
-                text=True,
-            )
-            fd = os.open(self.kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(shown.stdout)
-            return shown.returncode == 0
-        with self.log.open("a") as sink:
-            phase1 = subprocess.run(
-                [sys.executable, "-m", "tests.e2e.phase1", self.stack, str(self.state), str(self.kubeconfig)],
-                cwd=self.work,
-                env=self.env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        if phase1.returncode != 0:
-            return False
-        stack_file = self.addons / f"Pulumi.{self.stack}.yaml"
-        document = yaml.safe_load((self.work / "stacks" / f"Pulumi.{self.stack}.yaml").read_text())
-        document["config"]["e2e:stack"] = self.stack
-        document["config"]["e2e:kubeconfigFile"] = str(self.kubeconfig)
-        stack_file.write_text(yaml.safe_dump(document))
-        return pulumi(["stack", "select", "--create", *flags], self.addons, self.env, self.log) and pulumi(
-            ["up", "--yes", "--skip-preview", *pack, *flags], self.addons, self.env, self.log
-        )
-
-    def _resources(self) -> list[dict]:
-        """What exists now, as {type, name, inputs, outputs}."""
-        if self.engine:
-            exported = subprocess.run(
-                ["pulumi", "stack", "export", "--stack", self.stack],
-                cwd=self.work,
-                env=self.env,
-                capture_output=True,
-                text=True,
-            )
-            if exported.returncode != 0:
-                return []
-            resources = json.loads(exported.stdout)["deployment"].get("resources", [])
-            return [
-                {
-                    "type": r["type"],
-                    "name": r["urn"].rsplit("::", 1)[-1],
-                    "inputs": r.get("inputs", {}),
-                    "outputs": r.get("outputs", {}),
-                }
-                for r in resources
-            ]
-        if not self.state.exists():
-            return []
-        return json.loads(self.state.read_text())
-
-    def recorded_build_cache(self) -> list[str]:
-        """The BuildKit records the stack keeps as its images' own (components/build_cache.py)."""
-        ids = []
-        for resource in self._resources():
-            if resource["type"] == "command:local:Command" and resource["name"].endswith("-build-cache"):
-                stdout = resource["outputs"].get("stdout", "")
-                ids += (stdout.get("plaintext", "") if isinstance(stdout, dict) else stdout).split()
-        return ids
-
-    def container_inputs(self) -> dict[str, dict]:
-        """What the program registered for each node container, by container name."""
-        kind = "docker:index/container:Container"
-        return {r["inputs"]["name"]: r["inputs"] for r in self._resources() if r["type"] == kind}
-
-    def versions(self) -> dict:
-        """The stack's versions output: what the control-plane node reports it runs, and the charts."""
-        if self.engine:
-            shown = subprocess.run(
-                ["pulumi", "stack", "output", "versions", "--json", "--stack", self.stack],
-                cwd=self.work,
-                env=self.env,
-                capture_output=True,
-                text=True,
-            )
-            return json.loads(shown.stdout) if shown.returncode == 0 else {}
-        found = self.work / "versions.json"
-        return json.loads(found.read_text()) if found.exists() else {}
-
-    def no_changes(self, report: Report) -> None:
-        """Only the real engine can show it: a second up, and a refresh then up, change nothing."""
-        flags = ["--stack", self.stack, "--non-interactive", "--policy-pack", str(self.work / "policies")]
-        again = pulumi(["preview", "--expect-no-changes", *flags], self.work, self.env, self.log)
-        report.check("a second up changes nothing", again, f"see {self.log}")
-        refreshed = pulumi(
-            ["refresh", "--yes", "--stack", self.stack, "--non-interactive"], self.work, self.env, self.log
-        ) and pulumi(["preview", "--expect-no-changes", *flags], self.work, self.env, self.log)
-        report.check("refresh, then up, changes nothing", refreshed, f"see {self.log}")
-
-    def load_images(self, report: Report, config: dict, control_planes: int) -> dict[str, float]:
-        """kindling:images into the running cluster (tests/e2e/images.py)."""
-        preview = ["preview", "--expect-no-changes", "--stack", self.stack, "--non-interactive"]
-        return images.check(
-            report,
-            self.stack,
-            config["kindling:components"]["baseImage"],
-            lambda loaded: set_config(self.work, self.stack, images=loaded),
-            self.create,
-            lambda: pulumi([*preview, "--policy-pack", str(self.work / "policies")], self.work, self.env, self.log),
-            control_planes,
-        )
-
-    def destroy(self) -> bool:
-        flags = ["--stack", self.stack, "--non-interactive", "--yes"]
-        if self.engine:
-            return pulumi(["destroy", *flags], self.work, self.env, self.log) and pulumi(
-                ["stack", "rm", "--preserve-config", *flags], self.work, self.env, self.log
-            )
-        addons_gone = True
-        if (self.addons / f"Pulumi.{self.stack}.yaml").exists():
-            addons_gone = pulumi(["destroy", *flags], self.addons, self.env, self.log)
-        nodes_gone = True
-        if self.state.exists():
-            with self.log.open("a") as sink:
-                nodes_gone = (
-                    subprocess.run(
-                        [sys.executable, "-m", "tests.e2e.phase1", "--destroy", str(self.state)],
-                        cwd=self.work,
-                        env=self.env,
-                        stdout=sink,
-                        stderr=subprocess.STDOUT,
-                    ).returncode
-                    == 0
-                )
-        return addons_gone and nodes_gone
 
 
 if __name__ == "__main__":
