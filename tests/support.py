@@ -85,3 +85,16 @@ def commands_first_on_path(monkeypatch, bin_dir: Path, scripts: dict[str, str]) 
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def release_bundle(tmp_path: Path, base_image: str = "kindling/base:bookworm") -> Path:
+    """A 1.19.1 bundle directory holding only the stack fragment make e2e reads from it."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    config = {
+        "kindling:kubernetesVersion": "1.19.1",
+        "kindling:components": {"baseImage": base_image},
+        "kindling:preloadImages": [],
+    }
+    (bundle / "stack-config.yaml").write_text(yaml.safe_dump({"config": config}))
+    return bundle

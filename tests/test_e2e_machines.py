@@ -14,7 +14,7 @@ import yaml
 
 from kindling.machines import veth_name
 from tests.e2e import checks, machines, run
-from tests.support import commands_first_on_path
+from tests.support import commands_first_on_path, release_bundle
 
 CLUSTER = "nsp-unit"
 NODES = [f"{CLUSTER}-control-plane", f"{CLUSTER}-worker-1"]
@@ -63,16 +63,7 @@ esac
 
 
 def test_an_nspawn_run_gives_the_stack_machines_and_asks_docker_nothing_about_privileges(host, tmp_path):
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    fragment = {
-        "config": {
-            "kindling:kubernetesVersion": "1.19.1",
-            "kindling:components": {"baseImage": "kindling/base:bookworm"},
-            "kindling:preloadImages": [],
-        }
-    }
-    (bundle / "stack-config.yaml").write_text(yaml.safe_dump(fragment))
+    bundle = release_bundle(tmp_path)
     work = tmp_path / "work"
     work.mkdir()
 
@@ -87,16 +78,7 @@ def test_an_nspawn_run_gives_the_stack_machines_and_asks_docker_nothing_about_pr
 
 
 def test_a_docker_run_still_asks_whether_the_engine_refuses_privileged(host, tmp_path):
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    fragment = {
-        "config": {
-            "kindling:kubernetesVersion": "1.19.1",
-            "kindling:components": {"baseImage": "b:1"},
-            "kindling:preloadImages": [],
-        }
-    }
-    (bundle / "stack-config.yaml").write_text(yaml.safe_dump(fragment))
+    bundle = release_bundle(tmp_path, "b:1")
     (tmp_path / "work").mkdir()
     config, _ = run.prepare("k8s-1-19-1", bundle, tmp_path / "work")
     assert "kindling:nodeRuntime" not in config

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.e2e import checks, run
-from tests.support import commands_first_on_path
+from tests.support import commands_first_on_path, release_bundle
 
 # A Docker CLI that knows one cluster, k8s-1-19-1: two node containers, its network, and one
 # anonymous volume; it logs every call so that a test can see nothing else was asked of it.
@@ -84,16 +84,7 @@ def test_a_bad_name_is_refused_with_the_rule(capsys: pytest.CaptureFixture[str])
 
 
 def test_a_run_under_another_name_gives_its_stack_the_stack_configuration(docker_log: Path, tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    fragment = {
-        "config": {
-            "kindling:kubernetesVersion": "1.19.1",
-            "kindling:components": {"baseImage": "kindling/base:bookworm"},
-            "kindling:preloadImages": [],
-        }
-    }
-    (bundle / "stack-config.yaml").write_text(yaml.safe_dump(fragment))
+    bundle = release_bundle(tmp_path)
     work = tmp_path / "work"
     work.mkdir()
 
