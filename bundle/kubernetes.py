@@ -17,7 +17,7 @@ from bundle import gotool
 from bundle.errors import BuildError
 from bundle.fixes import check_new_go_fixes
 from bundle.gomod import add_replaces, required_version
-from bundle.plan import Step
+from bundle.plan import Step, staging_version
 from bundle.workspace import Workspace
 from kindling.sources import GoSource
 
@@ -34,12 +34,6 @@ _STAGING = re.compile(r"^(\s*)(k8s\.io/[\w.-]+) => \./staging/src/k8s\.io/[\w.-]
 _TAG_LINE = re.compile(r"^// *\+k8s:", re.MULTILINE)
 # Generated for the OpenAPI document; upstream never generates these two.
 _OPENAPI_SKIP = ("k8s.io/code-generator", "k8s.io/sample-apiserver")
-
-
-def staging_version(release: str) -> str:
-    """The version staging modules are published at for a release: 1.19.1 -> v0.19.1."""
-    _, minor, patch = release.split(".")
-    return f"v0.{minor}.{patch}"
 
 
 def point_staging_at_modules(go_mod: str, release: str) -> str:

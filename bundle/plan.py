@@ -64,11 +64,16 @@ class Plan:
         return next(s for s in self.steps if s.component == component)
 
 
+def staging_version(release: str) -> str:
+    """The version staging modules are published at for a release: 1.19.1 -> v0.19.1."""
+    _, minor, patch = release.split(".")
+    return f"v0.{minor}.{patch}"
+
+
 def _staging_substitutes(release: str, source: sources.GoSource) -> list[Missing]:
     """Staging modules a release's fixes take at another patch than the release's own tag: code in its
     binaries that is not the release's, which the plan and the table name."""
-    _, minor, patch = release.split(".")
-    own = f"v0.{minor}.{patch}"
+    own = staging_version(release)
     found = []
     for fix in source.fixes:
         old, _, new = fix.replace.partition(" => ")
