@@ -274,7 +274,8 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
                 kubeadm_config=init_config,
                 taints_to_remove=taints_to_remove,
                 published=control_plane_node.published,
-                snapshot_nodes=[node.name for node in snapshot.nodes],
+                # A restore under the snapshot's own cluster name keeps the nodes that are its own.
+                snapshot_nodes=[node.name for node in snapshot.nodes if node.name not in spec.node_names],
                 snapshot_ip=snapshot.nodes[0].ip,
             ),
         )

@@ -3,6 +3,8 @@ refuse before registering anything, and that the policies pass on them and catch
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from kindling import contract
@@ -125,3 +127,22 @@ def test_settings_the_snapshot_fixed_must_match():
 def test_a_stack_without_a_snapshot_never_asks_for_one(monkeypatch):
     monkeypatch.setattr(kindling_snapshots, "list_snapshots", lambda: pytest.fail("asked the engine"))
     assert run_program("k8s-1-19-1", stack_config("k8s-1-19-1")).of_type(contract.CONTROL_PLANE_TYPE)
+
+
+def test_a_restore_under_the_snapshots_own_cluster_name_keeps_its_own_nodes():
+    # make snapshot STACK=x, make destroy STACK=x, then x with kindling:snapshot: deleting the snapshot's
+    # Node objects would delete the ones the restored kubelets registered under the same names.
+    deployment = run_program("snap-src", {**stack_config("k8s-1-19-1"), "workers": "1", "snapshot": "snap-demo"})
+    (restore,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    # Its last arguments: the snapshot's control-plane address, then no node to delete.
+    assert shlex.split(restore.inputs["create"])[-2:] == ["10.255.0.2", ""]
+
+
+def test_the_e2e_executor_mounts_a_restored_nodes_own_var_volume():
+    # make e2e --snapshot without the docker plugin: an anonymous /var would boot the snapshot's image
+    # on an empty etcd, and the restore would pass for the wrong reason.
+    from tests.e2e.executor import run_flags
+
+    for container in restored().of_type(shapes.CONTAINER):
+        flags = run_flags(container.inputs)
+        assert f"{container.inputs['name']}-var:/var" in flags
