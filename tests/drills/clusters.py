@@ -20,6 +20,7 @@ from bundle.__main__ import default_out
 from tests.e2e import checks
 from tests.e2e.bringup import Bringup, pulumi, set_config
 from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
 from tests.e2e.run import ROOT, prepare, tear_down
 
 DRILL_PREFIX = "drill-"
@@ -34,29 +35,6 @@ def bundle_built(release: str) -> bool:
     """The release's bundle, built or reused (a cached build only re-imports its images)."""
     built = subprocess.run([sys.executable, "-m", "bundle", "build", release, "--out", str(default_out(release))])
     return built.returncode == 0
-
-
-class Prefixed:
-    """A Report whose check names start with the drill's (tear_down's checks have the same names for each cluster)."""
-
-    def __init__(self, report: Report, prefix: str):
-        self.report, self.prefix = report, prefix
-
-    @property
-    def failed(self) -> list[str]:
-        return self.report.failed
-
-    def ok(self, name: str, detail: str = "") -> None:
-        self.report.ok(f"{self.prefix}: {name}", detail)
-
-    def fail(self, name: str, detail: str) -> None:
-        self.report.fail(f"{self.prefix}: {name}", detail)
-
-    def check(self, name: str, passed: bool, detail: str = "") -> bool:
-        return self.report.check(f"{self.prefix}: {name}", passed, detail)
-
-    def time(self, name: str, seconds: float) -> None:
-        self.report.time(f"{self.prefix}: {name}", seconds)
 
 
 @dataclass

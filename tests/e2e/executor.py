@@ -3,7 +3,7 @@
 It stands in for the pulumi-docker and pulumi-command plugins, and only for them:
 the real ``__main__.py`` runs under Pulumi's mock runtime, and each docker and
 command resource it registers is performed for real, as the plugin would perform
-it (the Docker CLI for networks, images and containers; ``/bin/sh -c`` with the
+it (the Docker CLI for networks, volumes, images and containers; ``/bin/sh -c`` with the
 Command's own script, environment and stdin), and answers with real outputs.
 Everything it creates is remembered, in order, so ``destroy`` removes it in
 reverse, as the engine would. The Kubernetes resources are left to the real
@@ -89,7 +89,8 @@ def run_flags(inputs: dict) -> list[str]:
     for path, options in inputs.get("tmpfs", {}).items():
         flags += ["--tmpfs", f"{path}:{options}" if options else path]
     for volume in inputs.get("volumes", []):
-        flags += ["--volume", volume["containerPath"]]
+        named = volume.get("volumeName")  # a restored node's /var (components/restored_volume.py)
+        flags += ["--volume", f"{named}:{volume['containerPath']}" if named else volume["containerPath"]]
     for mount in inputs.get("mounts", []):
         spec = f"type={mount['type']},source={mount['source']},target={mount['target']}"
         flags += ["--mount", spec + (",readonly" if mount.get("readOnly") else "")]
@@ -142,6 +143,7 @@ class Executor(pulumi.runtime.Mocks):
             return f"{args.name}-deferred", inputs
         performers = {
             f"{DOCKER}network:Network": self._network,
+            f"{DOCKER}volume:Volume": self._volume,
             f"{DOCKER}remoteImage:RemoteImage": self._image,
             f"{DOCKER}container:Container": self._container,
             COMMAND: self._command,
@@ -168,6 +170,11 @@ class Executor(pulumi.runtime.Mocks):
             command += ["--label", f"{label['label']}={label['value']}"]
         network_id = run([*command, inputs["name"]]).strip()
         return network_id, {"name": inputs["name"]}
+
+    def _volume(self, inputs: dict) -> tuple[str, dict]:
+        labels = [f"--label={label['label']}={label['value']}" for label in inputs.get("labels", [])]
+        run(["docker", "volume", "create", *labels, inputs["name"]])
+        return inputs["name"], {"name": inputs["name"]}
 
     def _image(self, inputs: dict) -> tuple[str, dict]:
         name, build = inputs["name"], inputs.get("build")
@@ -230,6 +237,8 @@ class Executor(pulumi.runtime.Mocks):
                 run(["docker", "image", "rm", inputs["name"]])
         elif resource.type.endswith("network:Network"):
             run(["docker", "network", "rm", inputs["name"]])
+        elif resource.type.endswith("volume:Volume"):
+            run(["docker", "volume", "rm", inputs["name"]])
 
     def save(self, path: str) -> None:
         """What exists, so that a later process (or a crash handler) can still destroy it."""

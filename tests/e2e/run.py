@@ -1,6 +1,6 @@
 """make e2e STACK=k8s-1-19-1: a real cluster from the release bundle, checked, restarted and torn down.
 
-    python -m tests.e2e.run STACK [--keep] [--node-runtime nspawn]
+    python -m tests.e2e.run STACK [--keep] [--node-runtime nspawn] [--snapshot]
 
 1. Builds (or reuses) the release bundle, and points a throwaway copy of the tree at it:
    the stack plus one worker, flannel, a local chart, and capabilities mode where this
@@ -31,7 +31,7 @@ import yaml
 
 from bundle.__main__ import default_out
 from bundle.fragment import apply_fragment
-from tests.e2e import checks, machines
+from tests.e2e import checks, machines, restores
 from tests.e2e.bringup import Bringup, set_config
 from tests.e2e.checks import Report
 from tests.e2e.failover import failover
@@ -127,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the cluster's name (default: the stack's), so that a run can sit beside a cluster of that stack",
     )
     parser.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="the checks on clusters restored from a snapshot of the stack's cluster (tests/e2e/restores.py)",
+    )
+    parser.add_argument(
         "--node-runtime",
         choices=("docker", "nspawn"),
         default="docker",
@@ -135,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.node_runtime == "nspawn" and args.control_planes > 1:
         parser.error("--control-planes: nodeRuntime nspawn has one control plane (README, 'Node runtimes')")
+    if args.snapshot and (args.node_runtime != "docker" or args.control_planes > 1):
+        parser.error("--snapshot: snapshots are of Docker nodes with one control plane (README, 'Snapshots')")
     stack = args.stack
     if args.destroy:
         return destroy_kept(args.destroy)
@@ -180,6 +187,12 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     report.time("bundle", time.monotonic() - started)
 
     env = toolchain_env()
+    if args.snapshot:
+        engine = real_engine_plugins(env) and not args.executor
+        facts.update(engine="pulumi" if engine else "executor", snapshot=True)
+        restores.run(report, stack, name, release, bundle, env, engine)
+        report.time("total", time.monotonic() - started)
+        return report.close()
     work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{stack}-"))
     env.update(PULUMI_BACKEND_URL=f"file://{work}/.state", PULUMI_CONFIG_PASSPHRASE=f"e2e-{os.getpid()}")
     (work / ".state").mkdir(parents=True)

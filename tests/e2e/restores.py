@@ -1,0 +1,245 @@
+"""make e2e STACK=... ARGS=--snapshot: the e2e checks on clusters restored from a snapshot.
+
+In order, each a named check:
+1. the stack's cluster (one control plane, one worker, the e2e chart) comes up as for any e2e run and
+   is captured (`python -m snapshot create`, timed, its images' size reported); its certificates are then
+   re-dated to expire in two hours (tests/e2e/certificates.py) and it is captured again, as a
+   near-expiry snapshot; then it is destroyed;
+2. ``<name>-r1``, restored from the first snapshot, gets every check `make e2e` makes of a cluster
+   (versions, nodes, pods, DNS, the chart, a restart of every node), plus: its nodes are only its own,
+   a CA and service-account key of its own, an API server certificate for its own name and address
+   valid a year, and etcd's member at its own address;
+3. ``<name>-r2``, restored from the same snapshot while r1 runs: both answer, with different CAs, and
+   neither's kubeconfig works against the other's API server; r2 then r1 are destroyed, nothing left;
+4. ``<name>-r3``, restored from the near-expiry snapshot: Ready, DNS, certificates valid a year;
+5. both snapshots are removed.
+Each cluster has a throwaway tree, state and passphrase of its own, as the drills' clusters do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kindling.snapshots import list_snapshots
+from tests.e2e import certificates, checks
+from tests.e2e.bringup import Bringup, set_config
+from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPIRING_HOURS = 2
+RESTORES = ("r1", "r2", "r3")
+
+
+def say(message: str) -> None:
+    print(f"e2e: {message}", flush=True)
+
+
+@dataclass
+class Throwaway:
+    """A cluster of ``stack``'s release named ``name``, in a tree of its own; ``snapshot`` restores it."""
+
+    stack: str
+    name: str
+    bundle: Path
+    env: dict
+    engine: bool
+    snapshot: str | None = None
+    work: Path = field(init=False)
+    config: dict = field(init=False)
+    attempted: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        from tests.e2e.run import prepare  # run.py imports this module
+
+        self.work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{self.name}-"))
+        self.env = {
+            **self.env,
+            "PULUMI_BACKEND_URL": f"file://{self.work}/.state",
+            "PULUMI_CONFIG_PASSPHRASE": f"e2e-{self.name}-{os.getpid()}",
+        }
+        (self.work / ".state").mkdir()
+        self.config, _ = prepare(self.stack, self.bundle, self.work, name=self.name)
+        if self.snapshot:
+            set_config(self.work, self.name, snapshot=self.snapshot)
+        (self.work / "e2e-run.json").write_text(
+            json.dumps({"name": self.name, "engine": self.engine, "passphrase": self.env["PULUMI_CONFIG_PASSPHRASE"]})
+        )
+        self.kubeconfig = self.work / "kubeconfig"
+        self.up = Bringup(self.name, self.work, self.env, self.work / "e2e.log", self.kubeconfig, self.engine)
+
+    @property
+    def control_plane(self) -> str:
+        return f"{self.name}-control-plane"
+
+    def create(self, report: Report) -> bool:
+        self.attempted = True
+        step = time.monotonic()
+        made = report.check(f"{self.name} up", self.up.create(), f"see {self.up.log}")
+        report.time(f"{self.name} up", time.monotonic() - step)
+        return made
+
+    def kubectl(self, *arguments: str, kubeconfig: Path | None = None, server: str | None = None):
+        flags = [f"--kubeconfig={kubeconfig or self.kubeconfig}", "--request-timeout=20s"]
+        flags += [f"--server={server}"] if server else []
+        return checks.run([str(checks.host_kubectl(self.work, self.config)), *flags, *arguments])
+
+    def server(self) -> str:
+        return f"https://{checks.published_port(self.control_plane)}"
+
+    def destroy(self, report: Report) -> None:
+        """Destroy what an up made, and check that nothing is left (as `make e2e`, its checks named for it)."""
+        from tests.e2e.run import tear_down
+
+        if self.attempted:
+            kept = f"kept {self.work} for a look at what failed (e2e.log)"
+            tear_down(Prefixed(report, self.name), self.up, self.work, kept)
+
+
+def capture(report: Report, cluster: str, name: str) -> bool:
+    step = time.monotonic()
+    made = subprocess.run([sys.executable, "-m", "snapshot", "create", cluster, "--name", name], cwd=ROOT)
+    seconds = time.monotonic() - step
+    report.time(f"snapshot {name}", seconds)
+    found = list_snapshots().get(name)
+    if made.returncode != 0 or not found:
+        report.fail(f"make snapshot of {cluster} as {name}", "see the lines above")
+        return False
+    report.ok(f"make snapshot of {cluster} as {name}", f"{seconds:.0f}s, images {found.size_bytes / 1e6:.0f} MB")
+    return True
+
+
+def own_identity(report: Report, restored: Throwaway, source_ca: bytes, source_sa: bytes) -> None:
+    """What a copied cluster usually gets wrong: names, addresses, credentials and etcd's member."""
+    node = restored.control_plane
+    listed = checks.kubectl(node, "get", "nodes", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    expected = checks.node_names(restored.name)
+    report.check(f"{restored.name}: its nodes are its own", sorted(listed) == sorted(expected), f"{listed}")
+    ca = certificates.read(node, f"{certificates.PKI}/ca.crt") or b""
+    own_ca = bool(ca) and certificates.fingerprint(ca) != certificates.fingerprint(source_ca)
+    report.check(f"{restored.name}: a CA of its own", own_ca)
+    sa = certificates.read(node, f"{certificates.PKI}/sa.pub") or b""
+    report.check(f"{restored.name}: a service-account key of its own", bool(sa) and sa != source_sa)
+    serving = certificates.read(node, f"{certificates.PKI}/apiserver.crt") or b""
+    address = checks.in_node(node, "hostname", "-i").stdout.split()
+    names = certificates.names_and_addresses(serving) if serving else []
+    report.check(
+        f"{restored.name}: the API server's certificate is for its own name and address",
+        node in names and bool(address) and address[0] in names,
+        f"{names}, node address {address}",
+    )
+    days = certificates.days_left(serving) if serving else 0
+    report.check(f"{restored.name}: certificates valid a year from the restore", 364 < days <= 366, f"{days:.1f} days")
+    members = checks.kubectl(
+        node, "-n", "kube-system", "exec", f"etcd-{node}", "--", "etcdctl", "--endpoints", "https://127.0.0.1:2379",
+        "--cacert", "/etc/kubernetes/pki/etcd/ca.crt", "--cert", "/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+        "--key", "/etc/kubernetes/pki/etcd/healthcheck-client.key", "member", "list",
+    )  # fmt: skip
+    report.check(
+        f"{restored.name}: etcd's member is at its own address",
+        bool(address) and f"https://{address[0]}:2380" in members.stdout and members.stdout.count("\n") == 1,
+        members.stdout.strip() or members.stderr.strip(),
+    )
+
+
+def not_trusted_across(report: Report, one: Throwaway, other: Throwaway) -> None:
+    """Each answers its own kubeconfig; the other's API server, under another CA, refuses it."""
+    answered = one.kubectl("get", "namespaces")
+    report.check(f"{one.name} answers its own kubeconfig", answered.returncode == 0, answered.stderr.strip()[-200:])
+    crossed = one.kubectl("get", "namespaces", server=other.server())
+    report.check(
+        f"{one.name}'s kubeconfig does not work against {other.name}'s API server",
+        crossed.returncode != 0 and "certificate" in crossed.stderr,
+        crossed.stderr.strip()[-200:] or "it answered",
+    )
+
+
+def run(report: Report, stack: str, name: str, release: str, bundle: Path, env: dict, engine: bool) -> None:
+    snap, expiring = f"e2e-{name}", f"e2e-{name}-expiring"
+    taken = [f"snapshot {s} (make snapshot-rm NAME={s})" for s in (snap, expiring) if s in list_snapshots()]
+    for restore in (f"{name}-{r}" for r in RESTORES):
+        if found := checks.cluster_on_engine(restore):
+            taken.append(f"cluster {restore} ({found})")
+    if taken:
+        # Another run's, or one a stopped run left: neither is ours to remove.
+        report.fail("snapshot and restore names free", f"on this engine already: {'; '.join(taken)}")
+        return
+    source = Throwaway(stack, name, bundle, env, engine)
+    source_ca = source_sa = b""
+    try:
+        if not source.create(report):
+            return
+        source_ca = certificates.read(source.control_plane, f"{certificates.PKI}/ca.crt") or b""
+        source_sa = certificates.read(source.control_plane, f"{certificates.PKI}/sa.pub") or b""
+        if not capture(report, name, snap):
+            return
+        try:
+            count = certificates.expire_soon(source.control_plane, checks.node_names(name)[1:], EXPIRING_HOURS)
+        except (OSError, ValueError, KeyError, subprocess.CalledProcessError) as failed:
+            report.fail(f"{name}: certificates re-dated to expire in {EXPIRING_HOURS} hours", f"{failed!r}")
+        else:
+            report.ok(f"{name}: certificates re-dated to expire in {EXPIRING_HOURS} hours", f"{count} certificates")
+            capture(report, name, expiring)
+    finally:
+        source.destroy(report)
+    restores(report, stack, name, release, bundle, env, engine, (snap, expiring), (source_ca, source_sa))
+
+
+def restores(report, stack, name, release, bundle, env, engine, snapshots, source_keys) -> None:
+    from tests.e2e.run import api_answers, dns_image  # run.py imports this module
+
+    snap, expiring = snapshots
+    first = Throwaway(stack, f"{name}-r1", bundle, env, engine, snapshot=snap)
+    second = Throwaway(stack, f"{name}-r2", bundle, env, engine, snapshot=snap)
+    try:
+        if first.create(report):
+            checks.readback(report, first.up.container_inputs())
+            checks.versions(report, release, first.up.versions(), first.config)
+            if engine:
+                first.up.no_changes(report)
+            checks.cluster(report, first.name, release, first.kubeconfig, first.work, first.config)
+            own_identity(report, first, *source_keys)
+            checks.restart(report, first.name, first.kubeconfig)
+            if second.create(report):
+                report.check(
+                    f"{second.name}: every node Ready beside {first.name}",
+                    bool(checks.waited(lambda: checks.all_ready(second.control_plane, 2))),
+                    f"{checks.node_states(second.control_plane)}",
+                )
+                own_identity(report, second, *source_keys)
+                not_trusted_across(report, first, second)
+                not_trusted_across(report, second, first)
+    finally:
+        second.destroy(report)
+        answers = api_answers(first.work, first.config, first.kubeconfig)
+        report.check(f"{first.name} still answers after {second.name} is gone", answers())
+        first.destroy(report)
+    near = Throwaway(stack, f"{name}-r3", bundle, env, engine, snapshot=expiring)
+    try:
+        image = f"kindling-snapshot/{expiring}:control-plane"
+        old = certificates.from_image(image, f"{certificates.PKI}/apiserver.crt")
+        report.check(
+            f"snapshot {expiring}: its certificates expire within {EXPIRING_HOURS} hours",
+            bool(old) and 0 < certificates.days_left(old) * 24 <= EXPIRING_HOURS,
+            f"{certificates.days_left(old) * 24:.1f} hours left" if old else f"no apiserver.crt in {image}",
+        )
+        if near.create(report):
+            report.check(
+                f"{near.name}: every node Ready", bool(checks.waited(lambda: checks.all_ready(near.control_plane, 2)))
+            )
+            checks.dns_check(report, near.control_plane, dns_image(near.config))
+            serving = certificates.read(near.control_plane, f"{certificates.PKI}/apiserver.crt") or b""
+            days = certificates.days_left(serving) if serving else 0
+            report.check(f"{near.name}: certificates valid a year from the restore", 364 < days <= 366, f"{days:.1f}")
+    finally:
+        near.destroy(report)
+        for name_ in snapshots:
+            removed = subprocess.run([sys.executable, "-m", "snapshot", "rm", name_], cwd=ROOT, capture_output=True)
+            report.check(f"make snapshot-rm NAME={name_}", removed.returncode == 0, removed.stdout.decode().strip())
