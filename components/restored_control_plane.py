@@ -16,7 +16,7 @@ import pulumi
 import pulumi_command as command
 
 from components.api_server_port import PublishedApiServer
-from components.control_plane import control_plane_outputs
+from components.control_plane import POD_CONTAINERS, control_plane_outputs
 from components.node import ClusterNode
 from components.shell import run_script
 from kindling.contract import RESTORE_SCRIPT, RESTORE_STEP, RESTORED_CONTROL_PLANE_TYPE
@@ -44,7 +44,13 @@ class RestoredControlPlane(pulumi.ComponentResource):
         node = self.node = args.node
         self.init = run_script(
             f"{name}-{RESTORE_STEP}",
-            node.in_node(RESTORE_SCRIPT, args.snapshot_ip, " ".join(args.snapshot_nodes), *args.taints_to_remove),
+            node.in_node(
+                RESTORE_SCRIPT,
+                args.snapshot_ip,
+                " ".join(args.snapshot_nodes),
+                *args.taints_to_remove,
+                library=POD_CONTAINERS,
+            ),
             # A restore runs once per node, as kubeadm init does; a new node container restores again.
             update="true",
             stdin=args.kubeadm_config,

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
+from components.control_plane import POD_CONTAINERS
 from components.node import ClusterNode
 from components.restored_control_plane import RestoredControlPlane
-from components.shell import run_script, script
+from components.shell import node_script, run_script
 from kindling.contract import RESTORE_WORKER_SCRIPT, RESTORED_WORKER_TYPE
 
 
@@ -41,7 +42,7 @@ class RestoredWorker(pulumi.ComponentResource):
                 args.worker.node_name,
                 args.node_ip,
                 args.provider_id,
-                environment={"KINDLING_NODE_SCRIPT": script("restore-worker-node.sh")},
+                environment=node_script("restore-worker-node.sh", library=POD_CONTAINERS),
             ),
             update="true",
             stdin=args.kubelet_config,

@@ -146,3 +146,19 @@ def test_the_e2e_executor_mounts_a_restored_nodes_own_var_volume():
     for container in restored().of_type(shapes.CONTAINER):
         flags = run_flags(container.inputs)
         assert f"{container.inputs['name']}-var:/var" in flags
+
+
+def test_both_restores_first_remove_the_snapshots_dead_containers():
+    # containerd's records of the snapshot's containers cost a kubelet seconds each at its start, which the
+    # static pods and the Node wait for: the restores remove them before any kubelet starts.
+    deployment = restored()
+    commands = deployment.of_type(shapes.COMMAND)
+    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    assert "remove_pod_containers()" in restore.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"]
+    assert "remove_pod_containers()" in worker.inputs["environment"]["KINDLING_NODE_SCRIPT_LIBRARY"]
+    assert "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" in restore.inputs["create"]
+    control_plane_script = restore.inputs["environment"]["KINDLING_SCRIPT"]
+    assert control_plane_script.index("remove_pod_containers") < control_plane_script.index("kubelet-start")
+    worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
+    assert worker_script.index("remove_pod_containers") < worker_script.index("systemctl restart kubelet")
