@@ -5,28 +5,30 @@ import pytest
 
 from tests.drills import engine_restart, load, run, side_by_side
 
-GO_BUILDING = "bundle: cni-plugins 1.3.0: building, go1.26.8 (log: /root/.cache/kindling/bundle/logs/cni.log)"
-
 
 def test_the_engine_is_free_when_only_the_drills_containers_run():
-    assert engine_restart.busy_because(["drill-k8s-1-19-1-control-plane", "drill-ha-k8s-1-19-1-lb"], "", "", "") == ""
+    running = ["drill-k8s-1-19-1-control-plane", "drill-ha-k8s-1-19-1-lb"]
+    assert engine_restart.busy_because(running, "", "", "", "") == ""
 
 
 def test_anyone_elses_running_container_or_a_conformance_run_keeps_the_engine_from_restarting():
-    busy = engine_restart.busy_because(["conf-k8s-1-34-0-worker-1", "drill-x-control-plane"], "", "", "")
+    busy = engine_restart.busy_because(["conf-k8s-1-34-0-worker-1", "drill-x-control-plane"], "", "", "", "")
     assert busy == "containers not the drills' run: conf-k8s-1-34-0-worker-1"
-    assert engine_restart.busy_because([], "9022\n", "", "") == "a conformance run is on"
+    assert engine_restart.busy_because([], "9022 python -m conformance", "", "", "") == "a conformance run is on"
+
+
+def test_a_make_e2e_between_two_of_its_clusters_keeps_the_engine_from_restarting():
+    # make e2e --snapshot had no container up between r1's destroy and r3's up, and lost r3 to a restart.
+    run_ = "4242 .venv/bin/python -m tests.e2e.run k8s-1-19-1 --snapshot"
+    assert engine_restart.busy_because([], "", run_, "", "") == f"another kindling run is on: {run_}"
 
 
 def test_a_bundle_build_only_allows_the_restart_while_it_compiles_go():
     build = "30869 .venv/bin/python -m bundle build 1.24.0"
-    assert engine_restart.busy_because([], "", build, GO_BUILDING) == ""
-    importing = "bundle: importing images into the node image cache"
-    assert engine_restart.busy_because([], "", build, importing) == (
-        f"a bundle build is past its Go compiles ({importing})"
-    )
-    # No build running: whatever the last log says is history.
-    assert engine_restart.busy_because([], "", "", importing) == ""
+    assert engine_restart.busy_because([], "", "", build, "31002\n") == ""
+    assert engine_restart.busy_because([], "", "", build, "") == "a bundle build is past its Go compiles"
+    # No build running: a compiler of someone else's is none of the drill's business.
+    assert engine_restart.busy_because([], "", "", "", "31002\n") == ""
 
 
 def test_a_cluster_is_untouched_only_when_every_object_keeps_its_id_and_state():

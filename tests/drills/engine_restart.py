@@ -7,8 +7,8 @@ node Ready.
 
 The engine is shared with other work on the host, and restarting it kills every container on it. So the drill
 first waits (polling every minute, an hour at most) until no container runs that is not a drill's, no
-conformance run is on, and any bundle build is compiling Go (which needs no Docker); if the wait runs out it
-fails, saying it did not restart the engine.
+conformance run, make e2e, matrix or bench is on, and any bundle build is compiling Go (which needs no
+Docker); if the wait runs out it fails, saying it did not restart the engine.
 """
 
 from __future__ import annotations
@@ -25,18 +25,17 @@ from tests.e2e import checks
 from tests.e2e.checks import Report
 from tests.e2e.run import ROOT
 
-BUNDLE_LOGS = Path("/tmp/k/logs")
 POLL_SECONDS = 60
 WAIT_MINUTES = 60
 STOP_SECONDS = 180
 READY_SECONDS = 900
 
 
-def busy_because(running: list[str], conformance: str, bundle_builds: str, bundle_log_tail: str) -> str:
+def busy_because(running: list[str], conformance: str, other_runs: str, bundle_builds: str, compiling: str) -> str:
     """Why the shared engine must not be restarted now, in words; "" when nothing else needs it.
 
-    ``running``: names of the running containers; ``conformance``, ``bundle_builds``: what `pgrep -af` found;
-    ``bundle_log_tail``: the last line of the newest bundle build log.
+    ``running``: names of the running containers; ``conformance``, ``other_runs`` (make e2e, matrix or bench),
+    ``bundle_builds``, ``compiling`` (the Go compiler's processes): what `pgrep -af` found of each.
     """
     reasons = []
     others = sorted(name for name in running if not name.startswith(DRILL_PREFIX))
@@ -44,21 +43,29 @@ def busy_because(running: list[str], conformance: str, bundle_builds: str, bundl
         reasons.append(f"containers not the drills' run: {', '.join(others)}")
     if conformance.strip():
         reasons.append("a conformance run is on")
+    # Between two of its clusters such a run has no container up, and needs the engine all the same.
+    if other_runs.strip():
+        reasons.append(f"another kindling run is on: {other_runs.strip().splitlines()[0]}")
     # A Go compile needs no Docker; an image import, a node image build or a check does.
-    if bundle_builds.strip() and ": building" not in bundle_log_tail:
-        reasons.append(f"a bundle build is past its Go compiles ({bundle_log_tail.strip() or 'no log line'})")
+    if bundle_builds.strip() and not compiling.strip():
+        reasons.append("a bundle build is past its Go compiles")
     return "; ".join(reasons)
 
 
+def python_processes(pattern: str) -> str:
+    """`pgrep -af` of ``pattern``, python processes only (pgrep lists its own shell too)."""
+    found = checks.run(["pgrep", "-af", "--", pattern]).stdout
+    return "\n".join(line for line in found.splitlines() if "python" in line)
+
+
 def engine_busy() -> str:
-    running = checks.run(["docker", "ps", "--format", "{{.Names}}"]).stdout.split()
-    conformance = checks.run(["pgrep", "-f", "python -m conformance"]).stdout
-    builds = checks.run(["pgrep", "-af", "bundle build"]).stdout
-    # pgrep -af lists itself too when run through a shell; only python processes build bundles.
-    builds = "\n".join(line for line in builds.splitlines() if "python" in line)
-    logs = sorted(BUNDLE_LOGS.glob("bundle-*.log"), key=lambda log: log.stat().st_mtime)
-    tail = logs[-1].read_text(errors="replace").strip().splitlines()[-1:] if logs else []
-    return busy_because(running, conformance, builds, tail[0] if tail else "")
+    return busy_because(
+        checks.run(["docker", "ps", "--format", "{{.Names}}"]).stdout.split(),
+        python_processes("python -m conformance"),
+        python_processes(r"python -m (tests\.e2e\.run|tests\.e2e\.matrix|bench)( |$)"),
+        python_processes("python -m bundle build"),
+        checks.run(["pgrep", "-x", "compile"]).stdout,
+    )
 
 
 def waited_for_engine(say: Callable[[str], None], minutes: float = WAIT_MINUTES) -> str:
