@@ -184,8 +184,13 @@ OPTIONS
     boot)
         shift 2
         with_hierarchies join_own_cgroup
+        # systemd in the machine reads these as its kernel command line (a container's is PID 1's): v1
+        # only. Left to itself it also tracks its services in the cgroup2 hierarchy, where every
+        # machine's processes are in one and the same root cgroup, so the machines' systemds moved each
+        # other's services ("Failed to migrate controller cgroups ... Input/output error"), and a kubelet
+        # with the systemd cgroup driver (1.22 on) found no kubepods.slice and never started.
         SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 exec systemd-nspawn --register=no --keep-unit "$@" \
-            /usr/local/bin/kindling-entrypoint
+            /usr/local/bin/kindling-entrypoint systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1
         ;;
     forget-cgroups)
         with_hierarchies remove_own_cgroup
