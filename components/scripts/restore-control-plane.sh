@@ -81,8 +81,11 @@ pids=
 in_background() { "$@" & pids="$pids $!"; }
 for old in $snapshot_nodes; do
     in_background admin delete node "$old" --ignore-not-found --wait=false
-    in_background admin delete pods --all-namespaces --field-selector "spec.nodeName=$old" --force --grace-period=0
 done
+# Every pod the snapshot holds ran on its nodes: their controllers make them anew, with this cluster's
+# tokens and CA. Restored under the snapshot's own names, a node kept its pods, and their kept
+# service-account volumes (the old CA, tokens the new key does not sign) left kube-proxy unauthorised.
+in_background admin delete pods --all --all-namespaces --force --grace-period=0
 # Service-account token secrets, signed with the snapshot's key, lose their token: the token controller
 # makes a new one (and puts the new CA beside it) under the same name, which the pods the ReplicaSets
 # make again at once already name. Deleted instead, they left those pods waiting for a secret forever.
