@@ -7,6 +7,7 @@
 # kubeconfigs and service-account key; the bootstrap tokens and CSRs of the old ones are deleted, and the
 # service-account tokens they signed are made anew.
 set -eu
+restore_started=$(date +%s)
 snapshot_ip=$1
 snapshot_nodes=$2
 shift 2
@@ -96,14 +97,14 @@ blank_service_account_tokens() {
     printf '%s' "$secrets" | jq '.items[] |= del(.data.token)' | admin replace -f -
 }
 in_background blank_service_account_tokens
-# The controller manager's and scheduler's leader leases, held by the snapshot's instances: the new ones
-# would wait out the old holder's lease before doing anything.
+# The controller manager's and scheduler's leader leases, last renewed by the snapshot's instances (before
+# this restore began; under the snapshot's own names the holder's name alone does not tell): the new ones
+# would wait out the old holder's lease before doing anything, and every DaemonSet and ReplicaSet with them.
 for component in kube-controller-manager kube-scheduler; do
-    holder=$(ask --namespace kube-system get lease "$component" -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null || true)
-    case $holder in
-    "$node"_* | "") ;;
-    *) in_background admin --namespace kube-system delete lease,endpoints "$component" --ignore-not-found ;;
-    esac
+    renewed=$(ask --namespace kube-system get lease "$component" -o 'jsonpath={.spec.renewTime}' 2>/dev/null || true)
+    if [ -n "$renewed" ] && [ "$(date -d "$renewed" +%s)" -lt "$restore_started" ]; then
+        in_background admin --namespace kube-system delete lease,endpoints "$component" --ignore-not-found
+    fi
 done
 in_background admin delete secrets --namespace kube-system --field-selector type=bootstrap.kubernetes.io/token
 in_background admin delete csr --all
