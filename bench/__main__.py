@@ -1,6 +1,6 @@
 """make bench STACK=k8s-1-34-0: kindling against the hand-made floor, on one host, in one run.
 
-    python -m bench STACK [--rounds 3] [--executor] [--images-only] [--name CLUSTER]
+    python -m bench STACK [--rounds 3] [--executor] [--images-only] [--snapshot] [--name CLUSTER]
 
 From the stack's release bundle, alternating the two contenders ``--rounds`` times, it times from
 nothing to every node Ready and CoreDNS answering a pod:
@@ -16,6 +16,7 @@ that, on a 1+3 cluster of its own, which leaves nothing behind). kindling keeps 
 cache between rounds (kindling:keepBuildCache), as the floor reuses its node image. Both stay after
 the run, for the next one: `docker image rm kindling-floor/<stack>:bench` and `docker builder prune`
 remove them.
+`--snapshot`: instead, a normal `up` against an `up` from a snapshot of that cluster (bench/snapshots.py).
 `--name` names the cluster (default: the stack's), so that the bench runs beside a cluster of that
 stack; a name already on the engine is refused, never torn down.
 It prints one table with medians and spreads and the ratios kindling/floor and
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import yaml
 
-from bench import images
+from bench import images, snapshots
 from bench.floor import prepare_floor
 from bundle.__main__ import default_out
 from tests.e2e.bringup import Bringup, pulumi, set_config
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--images-only", action="store_true", help="only the image figures, on a 1+3 cluster")
     parser.add_argument(
+        "--snapshot", action="store_true", help="a normal up against an up from a snapshot (bench/snapshots.py)"
+    )
+    parser.add_argument(
         "--name",
         type=cluster_name,
         help="the cluster's name (default: the stack's), so that the bench can sit beside a cluster of that stack",
@@ -123,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return images.measure(name, node_names(name, 1, 3), args.rounds, up_with)
 
+    if args.snapshot:
+        ready = lambda: ready_and_answering(name, 2, dns_image)  # noqa: E731
+        report(stack, release, engine, snapshots.measure(name, work, up, args.rounds, ready, say), args.json)
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
     if args.images_only:
         seconds = timed(lambda: up.create() and ready_and_answering(name, 4, dns_image))
         figures = {"workers_3": [seconds] if seconds else []}
@@ -205,6 +214,9 @@ def report(stack: str, release: str, engine: bool, figures: dict[str, list[float
         "noop_up": "kindling: no-op up",
         "preview": "kindling: preview",
         "destroy": "kindling: destroy (1+1 nodes)",
+        "snapshot_create": "make snapshot of the 1+1 cluster",
+        "snapshot": "kindling: up from the snapshot to Ready + DNS (1+1 nodes)",
+        "destroy_snapshot": "kindling: destroy of the restored cluster",
         "workers_3": "kindling: up to Ready + DNS (1+3 nodes)",
         "destroy_1_plus_3": "kindling: destroy (1+3 nodes)",
         "preview_all_stacks": "kindling: preview of all stacks",
@@ -223,6 +235,11 @@ def report(stack: str, release: str, engine: bool, figures: dict[str, list[float
             f"\nkindling/floor = {ratio(figures['kindling'], figures['floor'])}; "
             f"3 workers/1 worker = {ratio(figures.get('workers_3', []), figures['kindling'])}"
         )
+    if "snapshot" in figures:
+        print(f"\nsnapshot up/up = {ratio(figures['snapshot'], figures['kindling'])}")
+    for key, label in (("snapshot_images_gb", "images"), ("snapshot_volumes_gb", "volumes")):
+        if figures.get(key):
+            print(f"snapshot size, {label}: {figures[key][0]:.2f} GB")
     if "load_by_hand" in figures:
         by_hand = figures["load_by_hand"]
         print(

@@ -1,0 +1,88 @@
+"""make bench STACK=... ARGS=--snapshot: a normal `up` against an `up` from a snapshot, in one run.
+
+Both contenders are the same stack (one control plane, one worker), timed from nothing to every node
+Ready and CoreDNS answering a pod, alternately, ``rounds`` times. The snapshot is taken once, of the
+first normal round's cluster (`python -m snapshot create`, timed, its size reported), and a restore
+runs under the same cluster name, after that cluster is destroyed, as a user who snapshots a stack and
+starts it again would. The snapshot is removed at the end.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kindling.snapshots import list_snapshots
+from tests.e2e.bringup import Bringup, set_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def volume_bytes(volume: str, image: str) -> int:
+    """What a volume holds, in bytes (du in a container of an image the engine has: nothing is pulled)."""
+    mounted = ["--volume", f"{volume}:/v:ro"]
+    counted = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "du", *mounted, image, "-sb", "/v"],
+        capture_output=True,
+        text=True,
+    )
+    return int(counted.stdout.split()[0]) if counted.returncode == 0 else 0
+
+
+def measure(
+    name: str,
+    work: Path,
+    up: Bringup,
+    rounds: int,
+    ready: Callable[[], bool],
+    say: Callable[[str], None],
+) -> dict[str, list[float]]:
+    """The figures: kindling (normal up), snapshot (up from the snapshot), snapshot_create, sizes, destroys."""
+    snap = f"bench-{name}"
+    subprocess.run([sys.executable, "-m", "snapshot", "rm", snap], cwd=ROOT, capture_output=True)
+    figures: dict[str, list[float]] = {k: [] for k in ("kindling", "snapshot", "destroy", "destroy_snapshot")}
+
+    def timed_up(key: str) -> bool:
+        started = time.monotonic()
+        made = up.create() and ready()
+        seconds = time.monotonic() - started
+        say(f"{key}: {f'{seconds:.1f} s' if made else 'failed'}")
+        if made:
+            figures[key].append(seconds)
+        return made
+
+    def timed_destroy(key: str) -> None:
+        started = time.monotonic()
+        if up.destroy():
+            figures[key].append(time.monotonic() - started)
+
+    try:
+        set_config(work, name, snapshot="")
+        if not timed_up("kindling"):
+            return figures
+        started = time.monotonic()
+        made = subprocess.run([sys.executable, "-m", "snapshot", "create", name, "--name", snap], cwd=ROOT)
+        if made.returncode != 0 or snap not in list_snapshots():
+            say("make snapshot failed: no snapshot figures")
+            return figures
+        figures["snapshot_create"] = [time.monotonic() - started]
+        taken = list_snapshots()[snap]
+        figures["snapshot_images_gb"] = [taken.size_bytes / 1e9]
+        volumes = sum(volume_bytes(node.volume, node.image) for node in taken.nodes)
+        figures["snapshot_volumes_gb"] = [volumes / 1e9]
+        timed_destroy("destroy")
+        for round_ in range(1, rounds + 1):
+            if round_ > 1:
+                set_config(work, name, snapshot="")
+                timed_up("kindling")
+                timed_destroy("destroy")
+            set_config(work, name, snapshot=snap)
+            timed_up("snapshot")
+            timed_destroy("destroy_snapshot")
+    finally:
+        up.destroy()
+        subprocess.run([sys.executable, "-m", "snapshot", "rm", snap], cwd=ROOT, capture_output=True)
+    return figures
