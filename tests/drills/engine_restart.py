@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.drills.clusters import DRILL_PREFIX, DrillCluster, Prefixed
+from tests.drills.clusters import DRILL_PREFIX, DrillCluster
 from tests.e2e import checks
 from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
 from tests.e2e.run import ROOT
 
 POLL_SECONDS = 60

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.drills.clusters import DrillCluster, Prefixed
+from tests.drills.clusters import DrillCluster
 from tests.e2e import checks
 from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
 
 PODS = 150
 LABEL = "drill-load"

@@ -36,10 +36,12 @@ from pathlib import Path
 import yaml
 
 from tests.drills import engine_restart, leaks, load, side_by_side
-from tests.drills.clusters import DrillCluster, Prefixed, bundle_built, release_of
+from tests.drills.clusters import DrillCluster, bundle_built
 from tests.e2e import checks
 from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
 from tests.e2e.run import ROOT, real_engine_plugins, say, toolchain_env
+from tests.e2e.throwaway import release_of
 
 # Where to kill `up`: the line the engine prints when the step starts, and how long after it.
 KILL_POINTS = (

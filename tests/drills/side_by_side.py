@@ -13,9 +13,11 @@ import json
 import time
 from collections.abc import Callable
 
-from tests.drills.clusters import DrillCluster, Prefixed, bundle_built, release_of
+from tests.drills.clusters import DrillCluster, bundle_built
 from tests.e2e import checks
 from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
+from tests.e2e.throwaway import release_of
 
 STACKS = ("k8s-1-19-1", "k8s-1-34-0", "k8s-1-22-0")
 DRILL = "side by side"

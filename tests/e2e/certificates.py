@@ -21,8 +21,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 PKI = "/etc/kubernetes/pki"
 KUBECONFIGS = ("admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf")
 KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
-# Each CA kubeadm makes, and the leaf certificates it signs (by file, under PKI).
-CAS = {"ca": "ca", "front-proxy-ca": "front-proxy-ca", "etcd/ca": "etcd/ca"}
+# The CAs kubeadm makes (by file, under PKI, without .crt); every other certificate there is a leaf.
+CAS = ("ca", "front-proxy-ca", "etcd/ca")
 
 
 def read(node: str, path: str) -> bytes | None:

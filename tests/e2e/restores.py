@@ -13,94 +13,23 @@ In order, each a named check:
    neither's kubeconfig works against the other's API server; r2 then r1 are destroyed, nothing left;
 4. ``<name>-r3``, restored from the near-expiry snapshot: Ready, DNS, certificates valid a year;
 5. both snapshots are removed.
-Each cluster has a throwaway tree, state and passphrase of its own, as the drills' clusters do.
+Each cluster has a throwaway tree, state and passphrase of its own (tests/e2e/throwaway.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from kindling.snapshots import list_snapshots
 from tests.e2e import certificates, checks
-from tests.e2e.bringup import Bringup, set_config
 from tests.e2e.checks import Report
 from tests.e2e.prefixed import Prefixed
+from tests.e2e.throwaway import ROOT, Throwaway
 
-ROOT = Path(__file__).resolve().parents[2]
 EXPIRING_HOURS = 2
 RESTORES = ("r1", "r2", "r3")
-
-
-def say(message: str) -> None:
-    print(f"e2e: {message}", flush=True)
-
-
-@dataclass
-class Throwaway:
-    """A cluster of ``stack``'s release named ``name``, in a tree of its own; ``snapshot`` restores it."""
-
-    stack: str
-    name: str
-    bundle: Path
-    env: dict
-    engine: bool
-    snapshot: str | None = None
-    work: Path = field(init=False)
-    config: dict = field(init=False)
-    attempted: bool = field(init=False, default=False)
-
-    def __post_init__(self) -> None:
-        from tests.e2e.run import prepare  # run.py imports this module
-
-        self.work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{self.name}-"))
-        self.env = {
-            **self.env,
-            "PULUMI_BACKEND_URL": f"file://{self.work}/.state",
-            "PULUMI_CONFIG_PASSPHRASE": f"e2e-{self.name}-{os.getpid()}",
-        }
-        (self.work / ".state").mkdir()
-        self.config, _ = prepare(self.stack, self.bundle, self.work, name=self.name)
-        if self.snapshot:
-            set_config(self.work, self.name, snapshot=self.snapshot)
-        (self.work / "e2e-run.json").write_text(
-            json.dumps({"name": self.name, "engine": self.engine, "passphrase": self.env["PULUMI_CONFIG_PASSPHRASE"]})
-        )
-        self.kubeconfig = self.work / "kubeconfig"
-        self.up = Bringup(self.name, self.work, self.env, self.work / "e2e.log", self.kubeconfig, self.engine)
-
-    @property
-    def control_plane(self) -> str:
-        return f"{self.name}-control-plane"
-
-    def create(self, report: Report) -> bool:
-        self.attempted = True
-        step = time.monotonic()
-        made = report.check(f"{self.name} up", self.up.create(), f"see {self.up.log}")
-        report.time(f"{self.name} up", time.monotonic() - step)
-        return made
-
-    def kubectl(self, *arguments: str, kubeconfig: Path | None = None, server: str | None = None):
-        flags = [f"--kubeconfig={kubeconfig or self.kubeconfig}", "--request-timeout=20s"]
-        flags += [f"--server={server}"] if server else []
-        return checks.run([str(checks.host_kubectl(self.work, self.config)), *flags, *arguments])
-
-    def server(self) -> str:
-        return f"https://{checks.published_port(self.control_plane)}"
-
-    def destroy(self, report: Report) -> None:
-        """Destroy what an up made, and check that nothing is left (as `make e2e`, its checks named for it)."""
-        from tests.e2e.run import tear_down
-
-        if self.attempted:
-            kept = f"kept {self.work} for a look at what failed (e2e.log)"
-            tear_down(Prefixed(report, self.name), self.up, self.work, kept)
 
 
 def capture(report: Report, cluster: str, name: str) -> bool:
@@ -149,11 +78,15 @@ def own_identity(report: Report, restored: Throwaway, source_ca: bytes, source_s
     )
 
 
+def server(cluster: Throwaway) -> str:
+    return f"https://{checks.published_port(cluster.control_plane)}"
+
+
 def not_trusted_across(report: Report, one: Throwaway, other: Throwaway) -> None:
     """Each answers its own kubeconfig; the other's API server, under another CA, refuses it."""
-    answered = one.kubectl("get", "namespaces")
+    answered = one.host_kubectl("get", "namespaces")
     report.check(f"{one.name} answers its own kubeconfig", answered.returncode == 0, answered.stderr.strip()[-200:])
-    crossed = one.kubectl("get", "namespaces", server=other.server())
+    crossed = one.host_kubectl("get", "namespaces", server=server(other))
     report.check(
         f"{one.name}'s kubeconfig does not work against {other.name}'s API server",
         crossed.returncode != 0 and "certificate" in crossed.stderr,
@@ -161,7 +94,7 @@ def not_trusted_across(report: Report, one: Throwaway, other: Throwaway) -> None
     )
 
 
-def run(report: Report, stack: str, name: str, release: str, bundle: Path, env: dict, engine: bool) -> None:
+def run(report: Report, stack: str, name: str, release: str, env: dict, engine: bool) -> None:
     snap, expiring = f"e2e-{name}", f"e2e-{name}-expiring"
     taken = [f"snapshot {s} (make snapshot-rm NAME={s})" for s in (snap, expiring) if s in list_snapshots()]
     for restore in (f"{name}-{r}" for r in RESTORES):
@@ -171,7 +104,7 @@ def run(report: Report, stack: str, name: str, release: str, bundle: Path, env: 
         # Another run's, or one a stopped run left: neither is ours to remove.
         report.fail("snapshot and restore names free", f"on this engine already: {'; '.join(taken)}")
         return
-    source = Throwaway(stack, name, bundle, env, engine)
+    source = Throwaway(stack, name, env, engine)
     source_ca = source_sa = b""
     try:
         if not source.create(report):
@@ -188,16 +121,17 @@ def run(report: Report, stack: str, name: str, release: str, bundle: Path, env: 
             report.ok(f"{name}: certificates re-dated to expire in {EXPIRING_HOURS} hours", f"{count} certificates")
             capture(report, name, expiring)
     finally:
-        source.destroy(report)
-    restores(report, stack, name, release, bundle, env, engine, (snap, expiring), (source_ca, source_sa))
+        source.destroy(Prefixed(report, name))
+    restores(report, stack, name, release, env, engine, (snap, expiring), (source_ca, source_sa))
 
 
-def restores(report, stack, name, release, bundle, env, engine, snapshots, source_keys) -> None:
+def restores(report, stack, name, release, env, engine, snapshots, source_keys) -> None:
     from tests.e2e.run import api_answers, dns_image  # run.py imports this module
 
     snap, expiring = snapshots
-    first = Throwaway(stack, f"{name}-r1", bundle, env, engine, snapshot=snap)
-    second = Throwaway(stack, f"{name}-r2", bundle, env, engine, snapshot=snap)
+    first = Throwaway(stack, f"{name}-r1", env, engine, snapshot=snap)
+    second = Throwaway(stack, f"{name}-r2", env, engine, snapshot=snap)
+    second_tried = False
     try:
         if first.create(report):
             checks.readback(report, first.up.container_inputs())
@@ -207,6 +141,7 @@ def restores(report, stack, name, release, bundle, env, engine, snapshots, sourc
             checks.cluster(report, first.name, release, first.kubeconfig, first.work, first.config)
             own_identity(report, first, *source_keys)
             checks.restart(report, first.name, first.kubeconfig)
+            second_tried = True
             if second.create(report):
                 report.check(
                     f"{second.name}: every node Ready beside {first.name}",
@@ -217,11 +152,12 @@ def restores(report, stack, name, release, bundle, env, engine, snapshots, sourc
                 not_trusted_across(report, first, second)
                 not_trusted_across(report, second, first)
     finally:
-        second.destroy(report)
-        answers = api_answers(first.work, first.config, first.kubeconfig)
-        report.check(f"{first.name} still answers after {second.name} is gone", answers())
-        first.destroy(report)
-    near = Throwaway(stack, f"{name}-r3", bundle, env, engine, snapshot=expiring)
+        if second_tried:
+            second.destroy(Prefixed(report, second.name))
+            answers = api_answers(first.work, first.config, first.kubeconfig)
+            report.check(f"{first.name} still answers after {second.name} is gone", answers())
+        first.destroy(Prefixed(report, first.name))
+    near = Throwaway(stack, f"{name}-r3", env, engine, snapshot=expiring)
     try:
         image = f"kindling-snapshot/{expiring}:control-plane"
         old = certificates.from_image(image, f"{certificates.PKI}/apiserver.crt")
@@ -239,7 +175,7 @@ def restores(report, stack, name, release, bundle, env, engine, snapshots, sourc
             days = certificates.days_left(serving) if serving else 0
             report.check(f"{near.name}: certificates valid a year from the restore", 364 < days <= 366, f"{days:.1f}")
     finally:
-        near.destroy(report)
+        near.destroy(Prefixed(report, near.name))
         for name_ in snapshots:
             removed = subprocess.run([sys.executable, "-m", "snapshot", "rm", name_], cwd=ROOT, capture_output=True)
             report.check(f"make snapshot-rm NAME={name_}", removed.returncode == 0, removed.stdout.decode().strip())

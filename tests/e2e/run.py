@@ -190,7 +190,7 @@ def run_checks(args: argparse.Namespace, stack: str, release: str, report: Repor
     if args.snapshot:
         engine = real_engine_plugins(env) and not args.executor
         facts.update(engine="pulumi" if engine else "executor", snapshot=True)
-        restores.run(report, stack, name, release, bundle, env, engine)
+        restores.run(report, stack, name, release, env, engine)
         report.time("total", time.monotonic() - started)
         return report.close()
     work = Path(tempfile.mkdtemp(prefix=f"kindling-e2e-{stack}-"))
