@@ -44,8 +44,11 @@ def measure(
     snap = f"bench-{name}"
     subprocess.run([sys.executable, "-m", "snapshot", "rm", snap], cwd=ROOT, capture_output=True)
     figures: dict[str, list[float]] = {k: [] for k in ("kindling", "snapshot", "destroy", "destroy_snapshot")}
+    standing = False  # whether a cluster of the stack may be up (its last up was not destroyed)
 
     def timed_up(key: str) -> bool:
+        nonlocal standing
+        standing = True
         started = time.monotonic()
         made = up.create() and ready()
         seconds = time.monotonic() - started
@@ -55,8 +58,10 @@ def measure(
         return made
 
     def timed_destroy(key: str) -> None:
+        nonlocal standing
         started = time.monotonic()
         if up.destroy():
+            standing = False
             figures[key].append(time.monotonic() - started)
 
     try:
@@ -83,6 +88,7 @@ def measure(
             timed_up("snapshot")
             timed_destroy("destroy_snapshot")
     finally:
-        up.destroy()
+        if standing:
+            up.destroy()
         subprocess.run([sys.executable, "-m", "snapshot", "rm", snap], cwd=ROOT, capture_output=True)
     return figures

@@ -18,9 +18,10 @@ unregistered=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
 umask 077
 mkdir -p /etc/kindling
 cat > "$config"
+# admin changes the cluster and prints nothing; ask prints the answer. What kubeadm's phases print goes
+# nowhere either: the bootstrap-token phase prints the token it mints.
 admin() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@" >/dev/null; }
 ask() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
-# What kubeadm and kubectl print goes nowhere: the bootstrap-token phase prints the token it mints.
 phase() { kubeadm init phase "$@" --config "$config" >/dev/null; }
 wait_for() {
     deadline=$(($(date +%s) + 180))
