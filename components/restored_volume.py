@@ -3,7 +3,9 @@
 A snapshot keeps each node's /var (containerd's unpacked images, etcd's data, the kubelet's state) in
 a volume of its own; a restored node gets a copy of it in a volume of the cluster's, which its
 container mounts at /var as a node built from scratch mounts an empty one. The snapshot's volume is
-only read, so any number of clusters restore from it, and destroy removes only the copy.
+only read, so any number of clusters restore from it, and destroy removes only the copy. containerd's
+unpacked layers, never written in place, are hard-linked into the copy where the engine's volumes
+allow it (scripts/copy-volume.sh, fill-volume.sh).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from components.shell import on_host, run_script
+from components.shell import node_script, on_host, run_script
 from kindling.contract import LABEL_CLUSTER, RESTORED_VOLUME_TYPE
 
 
@@ -41,7 +43,9 @@ class RestoredVolume(pulumi.ComponentResource):
         )
         self.copied = run_script(
             f"{name}-copy",
-            on_host("copy-volume.sh", args.snapshot_volume, args.name, args.image),
+            on_host(
+                "copy-volume.sh", args.snapshot_volume, args.name, args.image, environment=node_script("fill-volume.sh")
+            ),
             # A new volume (or another snapshot) is filled anew; the node on it is replaced with it.
             triggers=[self.volume.id, args.image],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volume]),

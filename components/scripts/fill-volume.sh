@@ -1,0 +1,22 @@
+#!/bin/sh
+# Container side of copy-volume.sh: fill directory $2 from directory $1 as it is (owners, modes, links and
+# extended attributes: the overlay attributes of containerd's unpacked layers among them). The files
+# under $3, a path relative to both (given only where both lie on one filesystem), are hard-linked, not
+# copied: the restore shares them with the snapshot, so only what nothing writes in place may be there.
+set -eu
+from=$1
+to=$2
+linked=${3:-}
+# Emptied first: a fill that failed half way leaves nothing behind, least of all a linked file that a
+# copy over it would write through into the snapshot.
+find "$to" -mindepth 1 -delete
+if [ -z "$linked" ]; then
+    exec cp -a "$from/." "$to/"
+fi
+# Sockets are left out (their servers make them anew), and said nothing of.
+tar -C "$from" --exclude "./$linked" --warning no-file-ignored --xattrs --xattrs-include "*" -cf - . |
+    tar -C "$to" --xattrs --xattrs-include "*" -xpf -
+if [ -d "$from/$linked" ]; then
+    mkdir -p "$(dirname "$to/$linked")"
+    cp -al "$from/$linked" "$to/$linked"
+fi
