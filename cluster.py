@@ -277,6 +277,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
                 # A restore under the snapshot's own cluster name keeps the nodes that are its own.
                 snapshot_nodes=[node.name for node in snapshot.nodes if node.name not in spec.node_names],
                 snapshot_ip=snapshot.nodes[0].ip,
+                cni=spec.cni,
             ),
         )
     else:

@@ -2,7 +2,8 @@
 
 The control plane (restored first) makes the worker's kubelet kubeconfig with the cluster's new CA,
 from the stack's configuration with the worker's name; scripts/restore-worker.sh hands it to the worker
-through its own process only, and the worker's kubelet starts and registers under its own name.
+through its own process only, and the worker's kubelet starts and registers under its own name, held
+until its pod network serves (restored_control_plane.py's pod_network_served).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import pulumi_command as command
 
 from components.control_plane import POD_CONTAINERS
 from components.node import ClusterNode
-from components.restored_control_plane import RestoredControlPlane
+from components.restored_control_plane import RestoredControlPlane, pod_network_served
 from components.shell import node_script, run_script
-from kindling.contract import RESTORE_WORKER_SCRIPT, RESTORED_WORKER_TYPE
+from kindling.contract import POD_NETWORK_HOLD_TAINT, RESTORE_WORKER_SCRIPT, RESTORED_WORKER_TYPE
 
 
 @dataclass
@@ -42,6 +43,7 @@ class RestoredWorker(pulumi.ComponentResource):
                 args.worker.node_name,
                 args.node_ip,
                 args.provider_id,
+                POD_NETWORK_HOLD_TAINT if args.control_plane.pod_network_ready_file else "",
                 environment=node_script("restore-worker-node.sh", library=POD_CONTAINERS),
             ),
             update="true",
@@ -50,4 +52,17 @@ class RestoredWorker(pulumi.ComponentResource):
             triggers=[args.worker.instance_id, args.control_plane.init.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.init]),
         )
+        ready_file = args.control_plane.pod_network_ready_file
+        if ready_file:
+            # Released after the control plane, CoreDNS lands there first, as in a normal up; and the kubelet
+            # that has run longest probes its readiness soonest (restore-control-plane.sh, 3).
+            pod_network_served(
+                self,
+                name,
+                args.control_plane.node,
+                args.worker,
+                ready_file,
+                self.join,
+                after=args.control_plane.pod_network_served,
+            )
         self.register_outputs({"worker": args.worker.node_name})

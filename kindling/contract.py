@@ -71,6 +71,14 @@ LOADED_IMAGES_TYPE = "kindling:index:LoadedImages"
 RESTORE_SCRIPT = "restore-control-plane.sh"
 RESTORE_WORKER_SCRIPT = "restore-worker.sh"
 RESTORE_STEP = "restore"
+# Until its pod network serves, a restored node is tainted with this (NoSchedule: the network's own
+# DaemonSets and kube-proxy tolerate it), so that no pod is scheduled into the kubelet's 10-15 s back-off
+# after a sandbox the network could not yet set up. The file is what the network's agent writes on the
+# node once it serves; a network not listed here gets no hold.
+POD_NETWORK_HOLD_TAINT = "kindling.pod-network-starting"
+POD_NETWORK_READY_FILES = {"flannel": "/run/flannel/subnet.env"}
+RESTORE_NETWORK_SCRIPT = "restore-pod-network.sh"
+RESTORE_NETWORK_STEP = "pod-network"
 RESTORED_VOLUME_TYPE = "kindling:index:RestoredVolume"
 RESTORED_CONTROL_PLANE_TYPE = "kindling:index:RestoredControlPlane"
 RESTORED_WORKER_TYPE = "kindling:index:RestoredWorker"

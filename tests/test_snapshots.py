@@ -134,8 +134,8 @@ def test_a_restore_under_the_snapshots_own_cluster_name_keeps_its_own_nodes():
     # Node objects would delete the ones the restored kubelets registered under the same names.
     deployment = run_program("snap-src", {**stack_config("k8s-1-19-1"), "workers": "1", "snapshot": "snap-demo"})
     (restore,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_SCRIPT in r.inputs["create"]]
-    # Its last arguments: the snapshot's control-plane address, then no node to delete.
-    assert shlex.split(restore.inputs["create"])[-2:] == ["10.255.0.2", ""]
+    # Its last arguments: the snapshot's control-plane address, no node to delete, the pod network's hold.
+    assert shlex.split(restore.inputs["create"])[-3:] == ["10.255.0.2", "", contract.POD_NETWORK_HOLD_TAINT]
 
 
 def test_the_e2e_executor_mounts_a_restored_nodes_own_var_volume():
@@ -162,3 +162,49 @@ def test_both_restores_first_remove_the_snapshots_dead_containers():
     assert control_plane_script.index("remove_pod_containers") < control_plane_script.index("kubelet-start")
     worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
     assert worker_script.index("remove_pod_containers") < worker_script.index("systemctl restart kubelet")
+
+
+def pod_network_steps(deployment) -> dict[str, object]:
+    """The restore's pod-network steps, by the node they release (restore-pod-network.sh's second argument)."""
+    steps = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_NETWORK_SCRIPT in r.inputs["create"]]
+    return {shlex.split(r.inputs["create"])[-3]: r for r in steps}
+
+
+def test_restored_nodes_are_held_until_their_pod_network_serves():
+    # A restored node is Ready at once, while flannel's state under /run is gone until its pod starts: a pod
+    # placed then fails its sandbox and waits out the kubelet's 10-15 s back-off (CoreDNS did, every time).
+    deployment = restored()
+    commands = deployment.of_type(shapes.COMMAND)
+    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    assert contract.POD_NETWORK_HOLD_TAINT in shlex.split(restore.inputs["create"])  # registered held
+    assert shlex.split(worker.inputs["create"])[-1] == contract.POD_NETWORK_HOLD_TAINT
+    steps = pod_network_steps(deployment)
+    assert set(steps) == {"snap-r1-control-plane", "snap-r1-worker-1"}
+    for node, step in steps.items():
+        # control plane (whose admin lifts the taint), node, what flannel writes once it serves, the taint
+        assert shlex.split(step.inputs["create"])[-4:] == [
+            "snap-r1-control-plane",
+            node,
+            contract.POD_NETWORK_READY_FILES["flannel"],
+            contract.POD_NETWORK_HOLD_TAINT,
+        ]
+    # Each is lifted only after its node registered; the worker's after the control plane's, where CoreDNS
+    # then lands first, as in a normal up.
+    assert restore.urn in steps["snap-r1-control-plane"].dependencies
+    assert worker.urn in steps["snap-r1-worker-1"].dependencies
+    assert steps["snap-r1-control-plane"].urn in steps["snap-r1-worker-1"].dependencies
+
+
+def test_a_pod_network_kindling_knows_no_ready_file_for_is_not_held(monkeypatch):
+    # A network of the user's own (cni: none) says nothing kindling could wait for: no hold, so nothing
+    # waits forever, and the restore removes its configuration so the node is not Ready before it runs.
+    unheld = Snapshot(**{**SNAPSHOT.__dict__, "cni": "none"})
+    monkeypatch.setattr(kindling_snapshots, "list_snapshots", lambda: {"snap-demo": unheld})
+    deployment = restored(cni="none")
+    assert not pod_network_steps(deployment)
+    commands = deployment.of_type(shapes.COMMAND)
+    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    assert shlex.split(restore.inputs["create"])[-1] == ""
+    assert shlex.split(worker.inputs["create"])[-1] == ""

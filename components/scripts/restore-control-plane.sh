@@ -1,8 +1,9 @@
 #!/bin/sh
 # Node side: give a control plane started from a snapshot an identity of its own, then start it.
 # stdin: the stack's own kubeadm configuration, as kubeadm init would read it. $1: the address the snapshot's
-# control plane had; $2: the snapshot's node names; further arguments: taints to remove (given only when
-# the cluster has no workers). Read after pod-containers.sh (components/restored_control_plane.py).
+# control plane had; $2: the snapshot's node names; $3: the taint that holds this cluster's nodes until their
+# pod network serves (empty: none; restore-pod-network.sh lifts it); further arguments: taints to remove
+# (given only when the cluster has no workers). Read after pod-containers.sh (components/restored_control_plane.py).
 # Nothing of the snapshot's credentials survives: a new CA (cluster, front proxy, etcd), certificates,
 # kubeconfigs and service-account key; the bootstrap tokens and CSRs of the old ones are deleted, and the
 # service-account tokens they signed are made anew.
@@ -10,11 +11,12 @@ set -eu
 restore_started=$(date +%s)
 snapshot_ip=$1
 snapshot_nodes=$2
-shift 2
+network_hold=$3
+shift 3
 node=$(hostname)
 config=/etc/kindling/kubeadm.yaml
-# While it exists, the kubelet runs the static pods but registers no Node (see 3).
-unregistered=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
+# While it exists, the kubelet registers its Node held (see 3). Under /run, it is gone when the node restarts.
+registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
 umask 077
 mkdir -p /etc/kindling
 cat > "$config"
@@ -39,26 +41,50 @@ systemctl stop kubelet
 remove_pod_containers
 rm -rf /etc/kubernetes/pki /etc/kubernetes/*.conf /etc/kubernetes/manifests/*.yaml /var/lib/kubelet/pki \
     /var/lib/cni/networks
+# The pod network's configuration makes the node Ready at once, while the network's own state (under /run)
+# is gone until its agent starts again: a pod scheduled then fails its sandbox and waits out the kubelet's
+# 10-15 s back-off. Held nodes keep it (no pod of theirs is scheduled before the network serves, and the
+# kubelet's 5 s look for a network is saved); otherwise it goes, and the network's DaemonSet writes it
+# again once it runs, as on a new node.
+[ -n "$network_hold" ] || rm -rf /etc/cni/net.d/*
 phase certs all
 phase kubeconfig all
 # 2. etcd and the control plane for this node's name and address, and the kubelet that runs them.
 phase etcd local
 phase control-plane all
 
-# 3. Until the cluster's records are the restore's own, the kubelet registers no Node: once one is
-# registered, the DaemonSets start kube-proxy and the pod network on it at once, and with the snapshot's
-# kube-proxy configuration (its control-plane endpoint, another cluster's name) kube-proxy never
-# reaches the API server, and the pod network after it crash-loops on the kubernetes Service.
-mkdir -p "$(dirname "$unregistered")"
-printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-node=false"\n' > "$unregistered"
+# 3. The kubelet, started once: it runs etcd and the control plane, and registers the Node as soon as the
+# API server answers (held, when the pod network has a hold, until that network serves; a kept Node is
+# held in 5). It starts here, not after the clean-up, because the kubelet probes the pods it gets in its
+# first ten seconds at a random point of their period: CoreDNS's readiness, 10 s, would come that much later.
+# The pods it starts before 6 has put the restore's kube-proxy configuration in place are deleted after it.
+if [ -n "$network_hold" ]; then
+    mkdir -p "$(dirname "$registration")"
+    printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$network_hold" \
+        > "$registration"
+else
+    rm -f "$registration"
+fi
 systemctl daemon-reload
 phase kubelet-start
 systemctl enable kubelet 2>/dev/null
-wait_for ask get --raw /readyz
+# What follows runs side by side where it can; each background job is waited for, and any failure fails
+# the restore.
+pids=
+in_background() { "$@" & pids="$pids $!"; }
+wait_for_background() {
+    failed=0
+    for pid in $pids; do
+        wait "$pid" || failed=1
+    done
+    pids=
+    [ "$failed" = 0 ] || { echo "a step of the restore failed (above)" >&2; exit 1; }
+}
 
 # 4. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
 # and the API server's endpoint lease under the snapshot's address, which would keep that address in
-# the kubernetes Service. etcdctl runs in the etcd container: with no Node, etcd has no pod in the API.
+# the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: with no Node,
+# etcd has no pod in the API.
 etcdctl() {
     etcd_containers=$(ctr --namespace k8s.io containers ls --quiet 'labels."io.kubernetes.container.name"==etcd')
     for container in $etcd_containers; do
@@ -73,21 +99,30 @@ etcdctl() {
     done
     return 1
 }
-ip=$(sed -n 's/^ *advertiseAddress: *//p' "$config" | head -n 1)
-member=$(etcdctl member list | cut -d, -f1)
-etcdctl member update "$member" --peer-urls "https://$ip:2380" >&2
-etcdctl del "/registry/masterleases/$snapshot_ip" >/dev/null
+move_etcd_member() {
+    ip=$(sed -n 's/^ *advertiseAddress: *//p' "$config" | head -n 1)
+    wait_for etcdctl endpoint health
+    member=$(etcdctl member list | cut -d, -f1)
+    etcdctl member update "$member" --peer-urls "https://$ip:2380" >&2
+    etcdctl del "/registry/masterleases/$snapshot_ip" >/dev/null
+}
+in_background move_etcd_member
+wait_for ask get --raw /readyz
+wait_for_background
 
-# 5. What the cluster still holds of the snapshot's nodes and credentials, deleted side by side.
-pids=
-in_background() { "$@" & pids="$pids $!"; }
+# 5. The nodes kept (under the snapshot's own names) are held first, as a new one registers held (see 3):
+# the pods deleted below are made again at once, and none must land on a node whose network is not up.
+hold_kept_nodes() {
+    for kept in $(ask get nodes -o 'jsonpath={.items[*].metadata.name}'); do
+        case " $snapshot_nodes " in *" $kept "*) continue ;; esac
+        admin taint node "$kept" "$network_hold:NoSchedule" --overwrite
+    done
+}
+[ -z "$network_hold" ] || hold_kept_nodes
+# Then what the cluster still holds of the snapshot's nodes and credentials, side by side.
 for old in $snapshot_nodes; do
     in_background admin delete node "$old" --ignore-not-found --wait=false
 done
-# Every pod the snapshot holds ran on its nodes: their controllers make them anew, with this cluster's
-# tokens and CA. Restored under the snapshot's own names, a node kept its pods, and their kept
-# service-account volumes (the old CA, tokens the new key does not sign) left kube-proxy unauthorised.
-in_background admin delete pods --all --all-namespaces --force --grace-period=0
 # Service-account token secrets, signed with the snapshot's key, lose their token: the token controller
 # makes a new one (and puts the new CA beside it) under the same name, which the pods the ReplicaSets
 # make again at once already name. Deleted instead, they left those pods waiting for a secret forever.
@@ -107,29 +142,30 @@ for component in kube-controller-manager kube-scheduler; do
         in_background admin --namespace kube-system delete lease,endpoints "$component" --ignore-not-found
     fi
 done
-in_background admin delete secrets --namespace kube-system --field-selector type=bootstrap.kubernetes.io/token
 in_background admin delete csr --all
 # Helm's records of the snapshot stack's releases: the restored stack installs its own, over what runs.
 in_background admin delete secrets --all-namespaces --selector owner=helm
-# 6. kubeadm's records in the cluster: its configuration, cluster-info (with the new CA) and kube-proxy's
-# kubeconfig (with the new endpoint). The bootstrap-token phase prints the token it mints: not kept.
+# 6. kubeadm's records in the cluster: its configuration and kube-proxy's kubeconfig (with the new endpoint;
+# with the snapshot's, another cluster's name, kube-proxy never reaches the API server, and the pod
+# network after it crash-loops on the kubernetes Service).
 in_background phase upload-config kubeadm
-in_background phase bootstrap-token
 in_background phase addon kube-proxy
-failed=0
-for pid in $pids; do
-    wait "$pid" || failed=1
-done
-[ "$failed" = 0 ] || { echo "a step of the restore's clean-up failed (above)" >&2; exit 1; }
-tokens=$(kubeadm token list) || { echo "cannot list kubeadm's bootstrap tokens to delete them" >&2; exit 1; }
-for token in $(printf '%s\n' "$tokens" | awk 'NR > 1 { print $1 }'); do
-    kubeadm token delete "${token%%.*}" >/dev/null  # by its id: the secret half stays off command lines
-done
+wait_for_background
+# Every pod the snapshot holds ran on its nodes, and the ones the kubelet started before 6 with the
+# snapshot's kube-proxy configuration: their controllers make them anew, with this cluster's tokens, CA and
+# configuration. Restored under the snapshot's own names, a node kept its pods, and their kept
+# service-account volumes (the old CA, tokens the new key does not sign) left kube-proxy unauthorised.
+in_background admin delete pods --all --all-namespaces --force --grace-period=0
+# cluster-info (with the new CA). The bootstrap-token phase mints a token (and prints it: not kept); that
+# one and the snapshot's are deleted.
+renew_cluster_info() {
+    phase bootstrap-token
+    admin delete secrets --namespace kube-system --field-selector type=bootstrap.kubernetes.io/token
+}
+in_background renew_cluster_info
 
-# 7. The Node, under this node's name; then kubeadm's own marks on it.
-rm -f "$unregistered"
-systemctl daemon-reload
-systemctl restart kubelet
+# 7. kubeadm's own marks on the Node.
+wait_for ask get node "$node"
 phase upload-config kubelet
 phase mark-control-plane
 for taint in "$@"; do
@@ -137,4 +173,5 @@ for taint in "$@"; do
         admin taint node "$node" "$taint:NoSchedule-"
     fi
 done
+wait_for_background
 echo restored

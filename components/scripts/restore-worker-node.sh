@@ -1,6 +1,7 @@
 #!/bin/sh
 # Node side: a worker started from a snapshot takes the kubelet kubeconfig on stdin (and the CA in it),
-# its address $1 and provider id $2, and starts its kubelet, which registers it under its own name.
+# its address $1 and provider id $2, and starts its kubelet, which registers it under its own name, held
+# with taint $3 (if any) until its pod network serves (restore-pod-network.sh lifts it).
 # Read after pod-containers.sh (components/restored_worker.py).
 set -eu
 umask 077
@@ -9,11 +10,19 @@ systemctl stop kubelet
 # seconds each at its start (cAdvisor fails on every one), and no pod of this node will use them.
 remove_pod_containers
 rm -rf /etc/kubernetes/pki /etc/kubernetes/kubelet.conf /var/lib/kubelet/pki /var/lib/cni/networks
+# The pod network's configuration stays only on a held node (restore-control-plane.sh says why).
+[ -n "$3" ] || rm -rf /etc/cni/net.d/*
 mkdir -p /etc/kubernetes/pki
 cat > /etc/kubernetes/kubelet.conf
 sed -n 's/^ *certificate-authority-data: *//p' /etc/kubernetes/kubelet.conf | base64 -d > /etc/kubernetes/pki/ca.crt
 sed -i -e "s|--node-ip=[^ \"]*|--node-ip=$1|" -e "s|--provider-id=[^ \"]*|--provider-id=$2|" \
     /var/lib/kubelet/kubeadm-flags.env
+if [ -n "$3" ]; then
+    registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
+    mkdir -p "$(dirname "$registration")"
+    printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$3" > "$registration"
+    systemctl daemon-reload
+fi
 systemctl enable kubelet 2>/dev/null
 systemctl restart kubelet
 echo restored
