@@ -33,12 +33,21 @@ wait_for() {
     done
 }
 
+# Steps run side by side where they can; each background job is waited for, and any failure fails
+# the restore.
+pids=
+in_background() { "$@" & pids="$pids $!"; }
+wait_for_background() {
+    failed=0
+    for pid in $pids; do
+        wait "$pid" || failed=1
+    done
+    pids=
+    [ "$failed" = 0 ] || { echo "a step of the restore failed (above)" >&2; exit 1; }
+}
+
 # 1. The snapshot's keys, certificates, kubeconfigs and static pods go; the restore's own replace them.
 systemctl stop kubelet
-# The snapshot's containers, dead since it was taken (and any a restore that failed half way left running
-# with the certificates it made): containerd's records of them cost the kubelet seconds each at its
-# start (cAdvisor fails on every one), and the static pods wait for that.
-remove_pod_containers
 rm -rf /etc/kubernetes/pki /etc/kubernetes/*.conf /etc/kubernetes/manifests/*.yaml /var/lib/kubelet/pki \
     /var/lib/cni/networks
 # The pod network's configuration makes the node Ready at once, while the network's own state (under /run)
@@ -47,8 +56,21 @@ rm -rf /etc/kubernetes/pki /etc/kubernetes/*.conf /etc/kubernetes/manifests/*.ya
 # kubelet's 5 s look for a network is saved); otherwise it goes, and the network's DaemonSet writes it
 # again once it runs, as on a new node.
 [ -n "$network_hold" ] || rm -rf /etc/cni/net.d/*
-phase certs all
-phase kubeconfig all
+# The snapshot's containers, dead since it was taken (and any a restore that failed half way left running
+# with the certificates it made): containerd's records of them cost the kubelet seconds each at its
+# start (cAdvisor fails on every one), and the static pods wait for that.
+in_background remove_pod_containers
+# kubeadm's certs all and kubeconfig all, their keys (the slow part) made two at a time on two cores: each
+# chain after the CA that signs it.
+certificates() { for certificate in "$@"; do phase certs "$certificate"; done; }
+phase certs ca
+in_background certificates apiserver apiserver-kubelet-client
+in_background certificates front-proxy-ca front-proxy-client
+in_background certificates etcd-ca etcd-server etcd-peer etcd-healthcheck-client apiserver-etcd-client
+# The service-account key pair: this phase takes no configuration before 1.31; kubeadm's default place.
+in_background kubeadm init phase certs sa --cert-dir /etc/kubernetes/pki >/dev/null
+in_background phase kubeconfig all
+wait_for_background
 # 2. etcd and the control plane for this node's name and address, and the kubelet that runs them.
 phase etcd local
 phase control-plane all
@@ -68,19 +90,6 @@ fi
 systemctl daemon-reload
 phase kubelet-start
 systemctl enable kubelet 2>/dev/null
-# What follows runs side by side where it can; each background job is waited for, and any failure fails
-# the restore.
-pids=
-in_background() { "$@" & pids="$pids $!"; }
-wait_for_background() {
-    failed=0
-    for pid in $pids; do
-        wait "$pid" || failed=1
-    done
-    pids=
-    [ "$failed" = 0 ] || { echo "a step of the restore failed (above)" >&2; exit 1; }
-}
-
 # 4. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
 # and the API server's endpoint lease under the snapshot's address, which would keep that address in
 # the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: with no Node,

@@ -199,8 +199,10 @@ def cluster(
 
 
 def resolves_from_a_pod(control_plane: str, image: str, seconds: int = 120) -> tuple[bool, str]:
-    """Whether a pod resolves DNS_NAME through CoreDNS within ``seconds``: one pod after another, as
-    a Service's rules may reach kube-proxy a moment after its pods are ready. Returns what it saw."""
+    """Whether a pod resolves DNS_NAME through CoreDNS within ``seconds``. The pod asks every half second
+    for half a minute, as the Service's rules may reach kube-proxy a moment after CoreDNS is ready (a new
+    pod per question measured the pod's own start as well, 3 s to 4 s each); another pod follows one
+    that gave up. Returns what it saw."""
     deadline = time.monotonic() + seconds
     attempt, seen = 0, "no answer"
     while time.monotonic() < deadline:
@@ -217,7 +219,11 @@ def resolves_from_a_pod(control_plane: str, image: str, seconds: int = 120) -> t
                         "name": "dns",
                         "image": image,
                         "imagePullPolicy": "Never",
-                        "command": ["getent", "ahostsv4", DNS_NAME],
+                        "command": [
+                            "sh",
+                            "-c",
+                            f"for _ in $(seq 60); do getent ahostsv4 {DNS_NAME} && exit 0; sleep 0.5; done; exit 1",
+                        ],
                     }
                 ],
             },
