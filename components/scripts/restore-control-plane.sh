@@ -164,7 +164,26 @@ wait_for_background
 # snapshot's kube-proxy configuration: their controllers make them anew, with this cluster's tokens, CA and
 # configuration. Restored under the snapshot's own names, a node kept its pods, and their kept
 # service-account volumes (the old CA, tokens the new key does not sign) left kube-proxy unauthorised.
-in_background admin delete pods --all --all-namespaces --force --grace-period=0
+# Kept: the mirrors of this node's static pods, which its kubelet made at registration from the
+# restore's manifests (a 1.19 kubelet makes a deleted one again only at its next sync, a minute on).
+delete_pods_made_before() {
+    listed=$(ask get pods --all-namespaces -o json | jq -r --arg node "$node" '[.items[] | .metadata + {node: .spec.nodeName}
+        | select(.node != $node or .annotations["kubernetes.io/config.mirror"] == null)]
+        | group_by(.namespace)[] | "\(.[0].namespace) \(map(.name) | join(" "))"') || return 1
+    deletions=
+    while read -r namespace names; do
+        [ -n "$namespace" ] || continue
+        # shellcheck disable=SC2086 # one argument per pod
+        admin --namespace "$namespace" delete pods $names --force --grace-period=0 --ignore-not-found &
+        deletions="$deletions $!"
+    done <<PODS
+$listed
+PODS
+    for deletion in $deletions; do
+        wait "$deletion" || return 1
+    done
+}
+in_background delete_pods_made_before
 # cluster-info (with the new CA). The bootstrap-token phase mints a token (and prints it: not kept); that
 # one and the snapshot's are deleted.
 renew_cluster_info() {
