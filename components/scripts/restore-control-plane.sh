@@ -92,8 +92,8 @@ phase kubelet-start
 systemctl enable kubelet 2>/dev/null
 # 4. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
 # and the API server's endpoint lease under the snapshot's address, which would keep that address in
-# the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: with no Node,
-# etcd has no pod in the API.
+# the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: there is no
+# API server yet to reach it through.
 etcdctl() {
     etcd_containers=$(ctr --namespace k8s.io containers ls --quiet 'labels."io.kubernetes.container.name"==etcd')
     for container in $etcd_containers; do
@@ -192,8 +192,26 @@ renew_cluster_info() {
 }
 in_background renew_cluster_info
 
-# 7. kubeadm's own marks on the Node.
+# 7. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet that started before
+# the API server answered could make no mirror pod then, and one of before 1.2x makes it again only at its
+# next sync, a minute on (etcd-<node> and the others are missing from the API until then): restarted now,
+# it makes them at once (a kubelet of 1.19's time delays every probe at random after any start, so the
+# restart costs it nothing the early start saved).
 wait_for ask get node "$node"
+mirrors_made() {
+    made=$(ask get pods --all-namespaces --field-selector "spec.nodeName=$node" -o json |
+        jq '[.items[] | select(.metadata.annotations["kubernetes.io/config.mirror"] != null)] | length')
+    [ "$made" -ge "$(find /etc/kubernetes/manifests -name '*.yaml' | wc -l)" ]
+}
+tries=0
+until mirrors_made; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 10 ]; then
+        systemctl restart kubelet
+        break
+    fi
+    sleep 0.5
+done
 phase upload-config kubelet
 phase mark-control-plane
 for taint in "$@"; do
