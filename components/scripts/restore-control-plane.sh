@@ -142,6 +142,18 @@ blank_service_account_tokens() {
     printf '%s' "$secrets" | jq '.items[] |= del(.data.token)' | admin replace -f -
 }
 in_background blank_service_account_tokens
+# Each namespace's kube-root-ca.crt (from 1.20 on), the CA that pods' service-account volumes carry: the
+# controller manager publishes the new one once it runs, but a pod made before that (a DaemonSet's, made as
+# soon as it leads) keeps the snapshot's CA, and a kube-proxy with it never trusts the API server.
+publish_root_ca() {
+    published=$(ask get configmaps --all-namespaces --field-selector metadata.name=kube-root-ca.crt -o json)
+    [ "$(printf '%s' "$published" | jq '.items | length')" != 0 ] || return 0
+    # Without its resource version: the controller manager may publish the same at the same time.
+    printf '%s' "$published" |
+        jq --rawfile ca /etc/kubernetes/pki/ca.crt '.items[] |= (.data["ca.crt"] = $ca | del(.metadata.resourceVersion))' |
+        admin replace -f -
+}
+in_background publish_root_ca
 # The controller manager's and scheduler's leader leases, last renewed by the snapshot's instances (before
 # this restore began; under the snapshot's own names the holder's name alone does not tell): the new ones
 # would wait out the old holder's lease before doing anything, and every DaemonSet and ReplicaSet with them.
