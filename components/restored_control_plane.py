@@ -1,12 +1,13 @@
 """A control plane started from a snapshot: the restore that stands in for kubeadm init.
 
-The node boots from the snapshot's image and /var with its kubelet off; the restore script
-(scripts/restore-control-plane.sh) then gives it the stack's own identity before anything runs: a new
-CA, certificates, kubeconfigs and service-account key from kubeadm's own phases and the stack's
-rendered configuration (previewed and checked by policies as an init's is), etcd's member moved to the
-node's address, and what the cluster's etcd still holds of the snapshot's nodes and credentials
-deleted. What follows (the kubeconfig, Ready, the node's versions) is a kubeadm init's. Each restored
-node is held (tainted) until its pod network serves (scripts/restore-pod-network.sh, pod_network_served).
+The node boots from the snapshot's image and /var with its kubelet off. A first step
+(scripts/restore-identity.sh) gives it the stack's own identity before anything runs: a new CA, certificates,
+kubeconfigs and service-account key from kubeadm's own phases and the stack's rendered configuration
+(previewed and checked by policies as an init's is). The workers need no more than that (restored_worker.py),
+so they restore beside the rest (scripts/restore-control-plane.sh): the control plane started, etcd's member
+moved to the node's address, and what the cluster's etcd still holds of the snapshot's nodes and credentials
+deleted. What follows (the kubeconfig, Ready, the node's versions) is a kubeadm init's. Each restored node is
+held (tainted) until its pod network serves (scripts/restore-pod-network.sh, pod_network_served).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from components.shell import run_script
 from kindling.contract import (
     POD_NETWORK_HOLD_TAINT,
     POD_NETWORK_READY_FILES,
+    RESTORE_IDENTITY_SCRIPT,
+    RESTORE_IDENTITY_STEP,
     RESTORE_NETWORK_SCRIPT,
     RESTORE_NETWORK_STEP,
     RESTORE_SCRIPT,
@@ -67,6 +70,7 @@ def pod_network_served(
 
 
 class RestoredControlPlane(pulumi.ComponentResource):
+    identity: command.local.Command
     init: command.local.Command
     kubeconfig: pulumi.Output[str]
     node_versions: pulumi.Output[dict[str, str]]
@@ -77,21 +81,29 @@ class RestoredControlPlane(pulumi.ComponentResource):
         node = self.node = args.node
         # What the pod network's agent writes on a node once it serves (None: no hold).
         self.pod_network_ready_file = POD_NETWORK_READY_FILES.get(args.cni)
+        hold = POD_NETWORK_HOLD_TAINT if self.pod_network_ready_file else ""
+        # A restore runs once per node, as kubeadm init does; a new node container restores again.
+        self.identity = run_script(
+            f"{name}-{RESTORE_IDENTITY_STEP}",
+            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=POD_CONTAINERS),
+            update="true",
+            stdin=args.kubeadm_config,
+            triggers=[node.instance_id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[node.ready]),
+        )
         self.init = run_script(
             f"{name}-{RESTORE_STEP}",
             node.in_node(
                 RESTORE_SCRIPT,
                 args.snapshot_ip,
                 " ".join(args.snapshot_nodes),
-                POD_NETWORK_HOLD_TAINT if self.pod_network_ready_file else "",
+                hold,
                 *args.taints_to_remove,
-                library=POD_CONTAINERS,
             ),
-            # A restore runs once per node, as kubeadm init does; a new node container restores again.
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[node.ready]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity]),
         )
         self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(
             self, name, node, args.published

@@ -1,9 +1,9 @@
 """A worker started from a snapshot: the restore that stands in for kubeadm join.
 
-The control plane (restored first) makes the worker's kubelet kubeconfig with the cluster's new CA,
-from the stack's configuration with the worker's name; scripts/restore-worker.sh hands it to the worker
-through its own process only, and the worker's kubelet starts and registers under its own name, held
-until its pod network serves (restored_control_plane.py's pod_network_served).
+The control plane, once it has its new CA (restored_control_plane.py's identity), makes the worker's kubelet
+kubeconfig with it, from the stack's configuration with the worker's name; scripts/restore-worker.sh hands it
+to the worker through its own process only, and the worker's kubelet starts and registers under its own name,
+held until its pod network serves (restored_control_plane.py's pod_network_served).
 """
 
 from __future__ import annotations
@@ -48,14 +48,17 @@ class RestoredWorker(pulumi.ComponentResource):
             ),
             update="true",
             stdin=args.kubelet_config,
-            # A new worker container, or a control plane restored anew, means restoring again.
-            triggers=[args.worker.instance_id, args.control_plane.init.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.init]),
+            # A new worker container, or a control plane with a new identity, means restoring again. Beside
+            # the rest of the control plane's restore: the worker's kubelet has settled by the time its pods
+            # are made anew (one that gets them in its first seconds on a cgroup v1 host may fail to make
+            # their cgroups and retry only 10-15 s on).
+            triggers=[args.worker.instance_id, args.control_plane.identity.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.worker.ready, args.control_plane.identity]),
         )
         ready_file = args.control_plane.pod_network_ready_file
         if ready_file:
             # Released after the control plane, CoreDNS lands there first, as in a normal up; and the kubelet
-            # that has run longest probes its readiness soonest (restore-control-plane.sh, 3).
+            # that has run longest probes its readiness soonest (restore-control-plane.sh, 2).
             pod_network_served(
                 self,
                 name,

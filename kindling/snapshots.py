@@ -6,7 +6,7 @@ Each image carries the same manifest in a label: the release, the nodes (role, n
 cluster the snapshot was taken of), and the settings that live on in the cluster's etcd and so cannot
 differ in a restore (subnets, the pod network, kube-proxy's mode). No credential is in the manifest;
 the images hold the source cluster's keys, which every restore replaces
-(components/scripts/restore-control-plane.sh).
+(components/scripts/restore-identity.sh).
 """
 
 from __future__ import annotations

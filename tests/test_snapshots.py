@@ -153,15 +153,39 @@ def test_both_restores_first_remove_the_snapshots_dead_containers():
     # static pods and the Node wait for: the restores remove them before any kubelet starts.
     deployment = restored()
     commands = deployment.of_type(shapes.COMMAND)
+    (identity,) = [r for r in commands if contract.RESTORE_IDENTITY_SCRIPT in r.inputs["create"]]
     (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
     (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
-    assert "remove_pod_containers()" in restore.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"]
+    assert "remove_pod_containers()" in identity.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"]
     assert "remove_pod_containers()" in worker.inputs["environment"]["KINDLING_NODE_SCRIPT_LIBRARY"]
-    assert "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" in restore.inputs["create"]
-    control_plane_script = restore.inputs["environment"]["KINDLING_SCRIPT"]
-    assert control_plane_script.index("remove_pod_containers") < control_plane_script.index("kubelet-start")
+    assert "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" in identity.inputs["create"]
+    assert "remove_pod_containers" in identity.inputs["environment"]["KINDLING_SCRIPT"]
+    # The control plane's kubelet starts only in the restore, after the identity step.
+    assert "kubelet-start" in restore.inputs["environment"]["KINDLING_SCRIPT"]
+    assert identity.urn in restore.dependencies
     worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
     assert worker_script.index("remove_pod_containers") < worker_script.index("systemctl restart kubelet")
+
+
+def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():
+    # A worker restored after the whole control plane got its pods made anew in its kubelet's first second
+    # or two, failed to make their cgroups (cgroup v1) and held the up 17 s: the worker's restore needs only
+    # the new CA, and runs beside the rest of the control plane's.
+    deployment = restored()
+    commands = deployment.of_type(shapes.COMMAND)
+    (identity,) = [r for r in commands if contract.RESTORE_IDENTITY_SCRIPT in r.inputs["create"]]
+    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    assert identity.urn in worker.dependencies
+    assert restore.urn not in worker.dependencies
+    # The restore runs again only for a new node container, as before there was an identity step: a stack
+    # restored then keeps its cluster (its identity step finds the kubelet enabled and keeps the node's).
+    assert restore.inputs["triggers"] == identity.inputs["triggers"] != []
+    assert "is-enabled --quiet kubelet" in identity.inputs["environment"]["KINDLING_SCRIPT"]
+    # Both take the stack's own configuration; the identity step knows whether nodes are held (CNI config kept).
+    assert "clusterName: snap-r1" in identity.inputs["stdin"]
+    assert "bootstrapTokens" not in identity.inputs["stdin"]
+    assert shlex.split(identity.inputs["create"])[-1] == contract.POD_NETWORK_HOLD_TAINT
 
 
 def pod_network_steps(deployment) -> dict[str, object]:
@@ -204,7 +228,9 @@ def test_a_pod_network_kindling_knows_no_ready_file_for_is_not_held(monkeypatch)
     deployment = restored(cni="none")
     assert not pod_network_steps(deployment)
     commands = deployment.of_type(shapes.COMMAND)
+    (identity,) = [r for r in commands if contract.RESTORE_IDENTITY_SCRIPT in r.inputs["create"]]
     (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
     (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    assert shlex.split(identity.inputs["create"])[-1] == ""
     assert shlex.split(restore.inputs["create"])[-1] == ""
     assert shlex.split(worker.inputs["create"])[-1] == ""

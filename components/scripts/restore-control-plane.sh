@@ -1,12 +1,12 @@
 #!/bin/sh
-# Node side: give a control plane started from a snapshot an identity of its own, then start it.
-# stdin: the stack's own kubeadm configuration, as kubeadm init would read it. $1: the address the snapshot's
-# control plane had; $2: the snapshot's node names; $3: the taint that holds this cluster's nodes until their
-# pod network serves (empty: none; restore-pod-network.sh lifts it); further arguments: taints to remove
-# (given only when the cluster has no workers). Read after pod-containers.sh (components/restored_control_plane.py).
-# Nothing of the snapshot's credentials survives: a new CA (cluster, front proxy, etcd), certificates,
-# kubeconfigs and service-account key; the bootstrap tokens and CSRs of the old ones are deleted, and the
-# service-account tokens they signed are made anew.
+# Node side: start a control plane from a snapshot under the identity restore-identity.sh gave it (its new
+# CA, certificates, kubeconfigs and service-account key), and clear what the cluster still holds of the
+# snapshot's nodes and credentials. stdin: the stack's own kubeadm configuration, as kubeadm init would read
+# it. $1: the address the snapshot's control plane had; $2: the snapshot's node names; $3: the taint that
+# holds this cluster's nodes until their pod network serves (empty: none; restore-pod-network.sh lifts it);
+# further arguments: taints to remove (given only when the cluster has no workers)
+# (components/restored_control_plane.py). Nothing of the snapshot's credentials survives: the bootstrap
+# tokens and CSRs of the old ones are deleted, and the service-account tokens they signed are made anew.
 set -eu
 restore_started=$(date +%s)
 snapshot_ip=$1
@@ -15,7 +15,7 @@ network_hold=$3
 shift 3
 node=$(hostname)
 config=/etc/kindling/kubeadm.yaml
-# While it exists, the kubelet registers its Node held (see 3). Under /run, it is gone when the node restarts.
+# While it exists, the kubelet registers its Node held (see 2). Under /run, it is gone when the node restarts.
 registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
 umask 077
 mkdir -p /etc/kindling
@@ -46,40 +46,15 @@ wait_for_background() {
     [ "$failed" = 0 ] || { echo "a step of the restore failed (above)" >&2; exit 1; }
 }
 
-# 1. The snapshot's keys, certificates, kubeconfigs and static pods go; the restore's own replace them.
-systemctl stop kubelet
-rm -rf /etc/kubernetes/pki /etc/kubernetes/*.conf /etc/kubernetes/manifests/*.yaml /var/lib/kubelet/pki \
-    /var/lib/cni/networks
-# The pod network's configuration makes the node Ready at once, while the network's own state (under /run)
-# is gone until its agent starts again: a pod scheduled then fails its sandbox and waits out the kubelet's
-# 10-15 s back-off. Held nodes keep it (no pod of theirs is scheduled before the network serves, and the
-# kubelet's 5 s look for a network is saved); otherwise it goes, and the network's DaemonSet writes it
-# again once it runs, as on a new node.
-[ -n "$network_hold" ] || rm -rf /etc/cni/net.d/*
-# The snapshot's containers, dead since it was taken (and any a restore that failed half way left running
-# with the certificates it made): containerd's records of them cost the kubelet seconds each at its
-# start (cAdvisor fails on every one), and the static pods wait for that.
-in_background remove_pod_containers
-# kubeadm's certs all and kubeconfig all, their keys (the slow part) made two at a time on two cores: each
-# chain after the CA that signs it.
-certificates() { for certificate in "$@"; do phase certs "$certificate"; done; }
-phase certs ca
-in_background certificates apiserver apiserver-kubelet-client
-in_background certificates front-proxy-ca front-proxy-client
-in_background certificates etcd-ca etcd-server etcd-peer etcd-healthcheck-client apiserver-etcd-client
-# The service-account key pair: this phase takes no configuration before 1.31; kubeadm's default place.
-in_background kubeadm init phase certs sa --cert-dir /etc/kubernetes/pki >/dev/null
-in_background phase kubeconfig all
-wait_for_background
-# 2. etcd and the control plane for this node's name and address, and the kubelet that runs them.
+# 1. etcd and the control plane for this node's name and address, and the kubelet that runs them.
 phase etcd local
 phase control-plane all
 
-# 3. The kubelet, started once: it runs etcd and the control plane, and registers the Node as soon as the
+# 2. The kubelet, started once: it runs etcd and the control plane, and registers the Node as soon as the
 # API server answers (held, when the pod network has a hold, until that network serves; a kept Node is
-# held in 5). It starts here, not after the clean-up, because the kubelet probes the pods it gets in its
+# held in 4). It starts here, not after the clean-up, because the kubelet probes the pods it gets in its
 # first ten seconds at a random point of their period: CoreDNS's readiness, 10 s, would come that much later.
-# The pods it starts before 6 has put the restore's kube-proxy configuration in place are deleted after it.
+# The pods it starts before 5 has put the restore's kube-proxy configuration in place are deleted after it.
 if [ -n "$network_hold" ]; then
     mkdir -p "$(dirname "$registration")"
     printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$network_hold" \
@@ -90,7 +65,7 @@ fi
 systemctl daemon-reload
 phase kubelet-start
 systemctl enable kubelet 2>/dev/null
-# 4. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
+# 3. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
 # and the API server's endpoint lease under the snapshot's address, which would keep that address in
 # the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: there is no
 # API server yet to reach it through.
@@ -119,7 +94,7 @@ in_background move_etcd_member
 wait_for ask get --raw /readyz
 wait_for_background
 
-# 5. The nodes kept (under the snapshot's own names) are held first, as a new one registers held (see 3):
+# 4. The nodes kept (under the snapshot's own names) are held first, as a new one registers held (see 2):
 # the pods deleted below are made again at once, and none must land on a node whose network is not up.
 hold_kept_nodes() {
     for kept in $(ask get nodes -o 'jsonpath={.items[*].metadata.name}'); do
@@ -166,13 +141,13 @@ done
 in_background admin delete csr --all
 # Helm's records of the snapshot stack's releases: the restored stack installs its own, over what runs.
 in_background admin delete secrets --all-namespaces --selector owner=helm
-# 6. kubeadm's records in the cluster: its configuration and kube-proxy's kubeconfig (with the new endpoint;
+# 5. kubeadm's records in the cluster: its configuration and kube-proxy's kubeconfig (with the new endpoint;
 # with the snapshot's, another cluster's name, kube-proxy never reaches the API server, and the pod
 # network after it crash-loops on the kubernetes Service).
 in_background phase upload-config kubeadm
 in_background phase addon kube-proxy
 wait_for_background
-# Every pod the snapshot holds ran on its nodes, and the ones the kubelet started before 6 with the
+# Every pod the snapshot holds ran on its nodes, and the ones the kubelet started before 5 with the
 # snapshot's kube-proxy configuration: their controllers make them anew, with this cluster's tokens, CA and
 # configuration. Restored under the snapshot's own names, a node kept its pods, and their kept
 # service-account volumes (the old CA, tokens the new key does not sign) left kube-proxy unauthorised.
@@ -204,7 +179,7 @@ renew_cluster_info() {
 }
 in_background renew_cluster_info
 
-# 7. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet that started before
+# 6. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet that started before
 # the API server answered could make no mirror pod then, and one of before 1.2x makes it again only at its
 # next sync, a minute on (etcd-<node> and the others are missing from the API until then): restarted now,
 # it makes them at once (a kubelet of 1.19's time delays every probe at random after any start, so the

@@ -10,7 +10,7 @@ systemctl stop kubelet
 # seconds each at its start (cAdvisor fails on every one), and no pod of this node will use them.
 remove_pod_containers
 rm -rf /etc/kubernetes/pki /etc/kubernetes/kubelet.conf /var/lib/kubelet/pki /var/lib/cni/networks
-# The pod network's configuration stays only on a held node (restore-control-plane.sh says why).
+# The pod network's configuration stays only on a held node (restore-identity.sh says why).
 [ -n "$3" ] || rm -rf /etc/cni/net.d/*
 mkdir -p /etc/kubernetes/pki
 cat > /etc/kubernetes/kubelet.conf

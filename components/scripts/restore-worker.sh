@@ -1,8 +1,8 @@
 #!/bin/sh
 # Host side: give worker node $2, started from a snapshot, an identity of its own in the cluster whose
-# control plane (restored first) is node $1: a kubelet kubeconfig signed by that cluster's new CA, made
-# on the control plane from the configuration on stdin and handed to the worker through this process
-# only (never an argument, a file on the host or the state). $3 and $4 are the worker's address and
+# control plane is node $1: a kubelet kubeconfig signed by that cluster's new CA (restore-identity.sh made
+# it), made on the control plane from the configuration on stdin and handed to the worker through this
+# process only (never an argument, a file on the host or the state). $3 and $4 are the worker's address and
 # provider id, $5 the taint that holds it until its pod network serves (empty: none); the node-side
 # script arrives in KINDLING_NODE_SCRIPT, pod-containers.sh ahead of it in KINDLING_NODE_SCRIPT_LIBRARY.
 set -eu

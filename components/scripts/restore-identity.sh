@@ -1,0 +1,55 @@
+#!/bin/sh
+# Node side: the first step of a control plane's restore from a snapshot: the snapshot's keys, certificates,
+# kubeconfigs and static pods go, and the stack's own replace them, from kubeadm's phases and the stack's
+# kubeadm configuration on stdin. $1: the taint that holds restored nodes until their pod network serves
+# (empty: none). Read after pod-containers.sh. A step of its own because the workers need only its new CA:
+# their restores (restore-worker.sh) run beside the rest of the control plane's (restore-control-plane.sh),
+# so their kubelets have started, and settled, before their pods are made anew.
+set -eu
+network_hold=$1
+config=/etc/kindling/kubeadm.yaml
+umask 077
+mkdir -p /etc/kindling
+cat > "$config"
+# A snapshot's image boots with the kubelet disabled, and a restore enables it. Enabled, the node has been
+# restored already: by a kindling whose restore was one step, so this step is new to the stack's state,
+# and must not give a running cluster a new CA.
+if systemctl is-enabled --quiet kubelet; then
+    echo "restored already: identity kept"
+    exit 0
+fi
+phase() { kubeadm init phase "$@" --config "$config" >/dev/null; }
+
+systemctl stop kubelet
+rm -rf /etc/kubernetes/pki /etc/kubernetes/*.conf /etc/kubernetes/manifests/*.yaml /var/lib/kubelet/pki \
+    /var/lib/cni/networks
+# The pod network's configuration makes the node Ready at once, while the network's own state (under /run)
+# is gone until its agent starts again: a pod scheduled then fails its sandbox and waits out the kubelet's
+# 10-15 s back-off. Held nodes keep it (no pod of theirs is scheduled before the network serves, and the
+# kubelet's 5 s look for a network is saved); otherwise it goes, and the network's DaemonSet writes it
+# again once it runs, as on a new node.
+[ -n "$network_hold" ] || rm -rf /etc/cni/net.d/*
+
+# Steps run side by side where they can; each is waited for, and any failure fails the step.
+pids=
+in_background() { "$@" & pids="$pids $!"; }
+# The snapshot's containers, dead since it was taken (and any a restore that failed half way left running
+# with the certificates it made): containerd's records of them cost the kubelet seconds each at its
+# start (cAdvisor fails on every one), and the static pods wait for that.
+in_background remove_pod_containers
+# kubeadm's certs all and kubeconfig all, their keys (the slow part) made two at a time on two cores: each
+# chain after the CA that signs it.
+certificates() { for certificate in "$@"; do phase certs "$certificate"; done; }
+phase certs ca
+in_background certificates apiserver apiserver-kubelet-client
+in_background certificates front-proxy-ca front-proxy-client
+in_background certificates etcd-ca etcd-server etcd-peer etcd-healthcheck-client apiserver-etcd-client
+# The service-account key pair: this phase takes no configuration before 1.31; kubeadm's default place.
+in_background kubeadm init phase certs sa --cert-dir /etc/kubernetes/pki >/dev/null
+in_background phase kubeconfig all
+failed=0
+for pid in $pids; do
+    wait "$pid" || failed=1
+done
+[ "$failed" = 0 ] || { echo "a step of the restore's new identity failed (above)" >&2; exit 1; }
+echo "new identity"
