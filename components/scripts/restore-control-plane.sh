@@ -8,7 +8,6 @@
 # (components/restored_control_plane.py). Nothing of the snapshot's credentials survives: the bootstrap
 # tokens and CSRs of the old ones are deleted, and the service-account tokens they signed are made anew.
 set -eu
-restore_started=$(date +%s)
 snapshot_ip=$1
 snapshot_nodes=$2
 network_hold=$3
@@ -29,7 +28,7 @@ wait_for() {
     deadline=$(($(date +%s) + 180))
     until "$@" >/dev/null 2>&1; do
         [ "$(date +%s)" -lt "$deadline" ] || { echo "no answer within 180s from: $*" >&2; exit 1; }
-        sleep 0.5
+        sleep 0.2
     done
 }
 
@@ -89,21 +88,36 @@ move_etcd_member() {
     member=$(etcdctl member list | cut -d, -f1)
     etcdctl member update "$member" --peer-urls "https://$ip:2380" >&2
     etcdctl del "/registry/masterleases/$snapshot_ip" >/dev/null
+    # The controller manager's and scheduler's leader records, last renewed by the snapshot's instances:
+    # the new ones would wait out the old holder's lease (15 s) before doing anything, and every DaemonSet
+    # and ReplicaSet with them; gone before the API server serves, the new ones lead at their first try,
+    # and their controllers have synced by the time the pods are deleted (in 4). A new instance takes a
+    # lease it finds held only after watching it unrenewed for that whole duration, from its first look
+    # through the API server, which is not serving yet: what is deleted here is the snapshot's record.
+    # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs.
+    for component in kube-controller-manager kube-scheduler; do
+        etcdctl del "/registry/leases/kube-system/$component" >/dev/null
+        etcdctl del "/registry/services/endpoints/kube-system/$component" >/dev/null
+    done
 }
 in_background move_etcd_member
 wait_for ask get --raw /readyz
 wait_for_background
 
-# 4. The nodes kept (under the snapshot's own names) are held first, as a new one registers held (see 2):
-# the pods deleted below are made again at once, and none must land on a node whose network is not up.
+# 4. The nodes kept (under the snapshot's own names) are held, as a new one registers held (see 2), before
+# the pods are deleted (in 5): they are made again at once, and none must land on a node whose network is
+# not up.
 hold_kept_nodes() {
-    for kept in $(ask get nodes -o 'jsonpath={.items[*].metadata.name}'); do
-        case " $snapshot_nodes " in *" $kept "*) continue ;; esac
-        admin taint node "$kept" "$network_hold:NoSchedule" --overwrite
+    kept=
+    for name in $(ask get nodes -o 'jsonpath={.items[*].metadata.name}'); do
+        case " $snapshot_nodes " in *" $name "*) continue ;; esac
+        kept="$kept $name"
     done
+    # shellcheck disable=SC2086 # one argument per node
+    [ -z "$kept" ] || admin taint node $kept "$network_hold:NoSchedule" --overwrite
 }
-[ -z "$network_hold" ] || hold_kept_nodes
-# Then what the cluster still holds of the snapshot's nodes and credentials, side by side.
+[ -z "$network_hold" ] || in_background hold_kept_nodes
+# Beside it, what the cluster still holds of the snapshot's nodes and credentials.
 for old in $snapshot_nodes; do
     in_background admin delete node "$old" --ignore-not-found --wait=false
 done
@@ -129,15 +143,6 @@ publish_root_ca() {
         admin replace -f -
 }
 in_background publish_root_ca
-# The controller manager's and scheduler's leader leases, last renewed by the snapshot's instances (before
-# this restore began; under the snapshot's own names the holder's name alone does not tell): the new ones
-# would wait out the old holder's lease before doing anything, and every DaemonSet and ReplicaSet with them.
-for component in kube-controller-manager kube-scheduler; do
-    renewed=$(ask --namespace kube-system get lease "$component" -o 'jsonpath={.spec.renewTime}' 2>/dev/null || true)
-    if [ -n "$renewed" ] && [ "$(date -d "$renewed" +%s)" -lt "$restore_started" ]; then
-        in_background admin --namespace kube-system delete lease,endpoints "$component" --ignore-not-found
-    fi
-done
 in_background admin delete csr --all
 # Helm's records of the snapshot stack's releases: the restored stack installs its own, over what runs.
 in_background admin delete secrets --all-namespaces --selector owner=helm
@@ -199,7 +204,7 @@ until mirrors_made; do
     fi
     sleep 0.5
 done
-phase upload-config kubelet
+in_background phase upload-config kubelet
 phase mark-control-plane
 for taint in "$@"; do
     if ask get node "$node" -o jsonpath='{.spec.taints[*].key}' | tr ' ' '\n' | grep -qx "$taint"; then
