@@ -85,15 +85,16 @@ def test_no_policy_fires_on_a_restored_stack():
     assert not mandatory(found), found
 
 
+@pytest.mark.parametrize("script", [contract.RESTORE_WORKER_SCRIPT, contract.RESTORE_IDENTITY_SCRIPT])
 @pytest.mark.parametrize(
     "leak",
     ["abcdef.0123456789abcdef", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", "client-key-data: LS0tLS1CRUdJTg=="],
 )
-def test_a_credential_in_a_restores_input_is_refused(leak):
+def test_a_credential_in_a_restores_input_is_refused(leak, script):
     registrations = restored().registrations
-    (worker,) = [r for r in registrations if contract.RESTORE_WORKER_SCRIPT in r.inputs.get("create", "")]
-    leaky = replaced(worker, inputs={**worker.inputs, "stdin": worker.inputs["stdin"] + leak})
-    found = mandatory(evaluate(POLICIES, [leaky if r is worker else r for r in registrations]))
+    (step,) = [r for r in registrations if script in r.inputs.get("create", "")]
+    leaky = replaced(step, inputs={**step.inputs, "stdin": step.inputs["stdin"] + leak})
+    found = mandatory(evaluate(POLICIES, [leaky if r is step else r for r in registrations]))
     assert {f.policy for f in found} == {"kubeadm-config-without-credentials"}
     assert leak.strip() not in found[0].message
 
