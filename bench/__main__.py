@@ -3,7 +3,8 @@
     python -m bench STACK [--rounds 3] [--executor] [--images-only] [--snapshot] [--name CLUSTER]
 
 From the stack's release bundle, alternating the two contenders ``--rounds`` times, it times from
-nothing to every node Ready and CoreDNS answering a pod:
+nothing to every node Ready and CoreDNS answering a pod (to the instant the pod got its answer, which it
+prints: bench/clock.py):
 - floor (bench/floor.sh): docker run, images streamed into each node, kubeadm init/join and helm
   install by hand, with the node image, container flags, kubeadm configuration and flannel chart
   the kindling stack uses;
@@ -41,10 +42,19 @@ from pathlib import Path
 import yaml
 
 from bench import images, snapshots
+from bench.clock import timed
 from bench.floor import prepare_floor
 from bundle.__main__ import default_out
 from tests.e2e.bringup import Bringup, pulumi, set_config
-from tests.e2e.checks import all_ready, cluster_name, cluster_on_engine, node_names, resolves_from_a_pod, waited
+from tests.e2e.checks import (
+    all_ready,
+    answered_at,
+    cluster_name,
+    cluster_on_engine,
+    node_names,
+    resolves_from_a_pod,
+    waited,
+)
 from tests.e2e.run import prepare, real_engine_plugins, toolchain_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,17 +65,15 @@ def say(message: str) -> None:
     print(f"bench: {message}", flush=True)
 
 
-def ready_and_answering(stack: str, nodes: int, dns_image: str) -> bool:
-    """Every node Ready, and a pod resolves the API's service name through CoreDNS."""
+def ready_and_answering(stack: str, nodes: int, dns_image: str) -> float | None:
+    """Every node Ready, and a pod resolves the API's service name through CoreDNS: when it got the answer
+    (bench/clock.py times up to it), or None."""
     control_plane = f"{stack}-control-plane"
-    return (
-        bool(waited(lambda: all_ready(control_plane, nodes), 300)) and resolves_from_a_pod(control_plane, dns_image)[0]
-    )
-
-
-def timed(action) -> float | None:
-    started = time.monotonic()
-    return time.monotonic() - started if action() else None
+    if not waited(lambda: all_ready(control_plane, nodes), 300):
+        return None
+    answered, seen = resolves_from_a_pod(control_plane, dns_image)
+    # Without an instant printed (a check pod's image whose date cannot say it), the moment it came back.
+    return (answered_at(seen) or time.time()) if answered else None
 
 
 def spread(values: list[float]) -> str:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.clock import timed
 from kindling.snapshots import list_snapshots
 from tests.e2e.bringup import Bringup, set_config
 
@@ -37,7 +38,7 @@ def measure(
     work: Path,
     up: Bringup,
     rounds: int,
-    ready: Callable[[], bool],
+    ready: Callable[[], float | None],
     say: Callable[[str], None],
 ) -> dict[str, list[float]]:
     """The figures: kindling (normal up), snapshot (up from the snapshot), snapshot_create, sizes, destroys."""
@@ -49,13 +50,11 @@ def measure(
     def timed_up(key: str) -> bool:
         nonlocal standing
         standing = True
-        started = time.monotonic()
-        made = up.create() and ready()
-        seconds = time.monotonic() - started
-        say(f"{key}: {f'{seconds:.1f} s' if made else 'failed'}")
-        if made:
+        seconds = timed(lambda: up.create() and ready())
+        say(f"{key}: {f'{seconds:.1f} s' if seconds is not None else 'failed'}")
+        if seconds is not None:
             figures[key].append(seconds)
-        return made
+        return seconds is not None
 
     def timed_destroy(key: str) -> None:
         nonlocal standing
