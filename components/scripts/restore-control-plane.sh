@@ -93,7 +93,7 @@ move_etcd_member() {
     # and ReplicaSet with them; gone before the API server serves, the new ones lead at their first try,
     # and their controllers have synced by the time the pods are deleted (in 4). A new instance takes a
     # lease it finds held only after watching it unrenewed for that whole duration, from its first look
-    # through the API server, which is not serving yet: what is deleted here is the snapshot's record.
+    # through the API server (starting beside this): what is deleted here, seconds in, is the snapshot's.
     # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs.
     for component in kube-controller-manager kube-scheduler; do
         etcdctl del "/registry/leases/kube-system/$component" >/dev/null
