@@ -59,9 +59,23 @@ def test_a_restored_stack_runs_the_snapshots_images_on_copies_of_its_volumes():
     assert len(deployment.of_type(contract.RESTORED_WORKER_TYPE)) == 1
 
 
+def restore_steps(deployment) -> tuple:
+    """The restore's Commands: the control plane's identity step, its restore, and the one worker's."""
+    commands = deployment.of_type(shapes.COMMAND)
+
+    def only(script: str):
+        (step,) = [r for r in commands if script in r.inputs["create"]]
+        return step
+
+    return (
+        only(contract.RESTORE_IDENTITY_SCRIPT),
+        only(contract.RESTORE_SCRIPT),
+        only(contract.RESTORE_WORKER_SCRIPT),
+    )
+
+
 def test_the_restore_gets_the_stacks_own_names_and_addresses_and_no_credential():
-    deployment = restored()
-    (restore,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    _, restore, worker = restore_steps(restored())
     # The stack's own configuration: its cluster name, the node's new address, no token or key.
     assert "clusterName: snap-r1" in restore.inputs["stdin"]
     assert "controlPlaneEndpoint: snap-r1-control-plane:6443" in restore.inputs["stdin"]
@@ -69,7 +83,6 @@ def test_the_restore_gets_the_stacks_own_names_and_addresses_and_no_credential()
     # What the restore removes from etcd: the snapshot's nodes and its control plane's address.
     assert "snap-src-control-plane snap-src-worker-1" in restore.inputs["create"]
     assert "10.255.0.2" in restore.inputs["create"]
-    (worker,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
     assert "name: snap-r1-worker-1" in worker.inputs["stdin"]
 
 
@@ -134,7 +147,7 @@ def test_a_restore_under_the_snapshots_own_cluster_name_keeps_its_own_nodes():
     # make snapshot STACK=x, make destroy STACK=x, then x with kindling:snapshot: deleting the snapshot's
     # Node objects would delete the ones the restored kubelets registered under the same names.
     deployment = run_program("snap-src", {**stack_config("k8s-1-19-1"), "workers": "1", "snapshot": "snap-demo"})
-    (restore,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_SCRIPT in r.inputs["create"]]
+    _, restore, _ = restore_steps(deployment)
     # Its last arguments: the snapshot's control-plane address, no node to delete, the pod network's hold.
     assert shlex.split(restore.inputs["create"])[-3:] == ["10.255.0.2", "", contract.POD_NETWORK_HOLD_TAINT]
 
@@ -153,10 +166,7 @@ def test_both_restores_first_remove_the_snapshots_dead_containers():
     # containerd's records of the snapshot's containers cost a kubelet seconds each at its start, which the
     # static pods and the Node wait for: the restores remove them before any kubelet starts.
     deployment = restored()
-    commands = deployment.of_type(shapes.COMMAND)
-    (identity,) = [r for r in commands if contract.RESTORE_IDENTITY_SCRIPT in r.inputs["create"]]
-    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
-    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    identity, restore, worker = restore_steps(deployment)
     assert "remove_pod_containers()" in identity.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"]
     assert "remove_pod_containers()" in worker.inputs["environment"]["KINDLING_NODE_SCRIPT_LIBRARY"]
     assert "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" in identity.inputs["create"]
@@ -173,10 +183,7 @@ def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():
     # or two, failed to make their cgroups (cgroup v1) and held the up 17 s: the worker's restore needs only
     # the new CA, and runs beside the rest of the control plane's.
     deployment = restored()
-    commands = deployment.of_type(shapes.COMMAND)
-    (identity,) = [r for r in commands if contract.RESTORE_IDENTITY_SCRIPT in r.inputs["create"]]
-    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
-    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    identity, restore, worker = restore_steps(deployment)
     assert identity.urn in worker.dependencies
     assert restore.urn not in worker.dependencies
     # The restore runs again only for a new node container, as before there was an identity step: a stack
@@ -199,9 +206,7 @@ def test_restored_nodes_are_held_until_their_pod_network_serves():
     # A restored node is Ready at once, while flannel's state under /run is gone until its pod starts: a pod
     # placed then fails its sandbox and waits out the kubelet's 10-15 s back-off (CoreDNS did, every time).
     deployment = restored()
-    commands = deployment.of_type(shapes.COMMAND)
-    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
-    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    _, restore, worker = restore_steps(deployment)
     assert contract.POD_NETWORK_HOLD_TAINT in shlex.split(restore.inputs["create"])  # registered held
     assert shlex.split(worker.inputs["create"])[-1] == contract.POD_NETWORK_HOLD_TAINT
     steps = pod_network_steps(deployment)
@@ -228,10 +233,7 @@ def test_a_pod_network_kindling_knows_no_ready_file_for_is_not_held(monkeypatch)
     monkeypatch.setattr(kindling_snapshots, "list_snapshots", lambda: {"snap-demo": unheld})
     deployment = restored(cni="none")
     assert not pod_network_steps(deployment)
-    commands = deployment.of_type(shapes.COMMAND)
-    (identity,) = [r for r in commands if contract.RESTORE_IDENTITY_SCRIPT in r.inputs["create"]]
-    (restore,) = [r for r in commands if contract.RESTORE_SCRIPT in r.inputs["create"]]
-    (worker,) = [r for r in commands if contract.RESTORE_WORKER_SCRIPT in r.inputs["create"]]
+    identity, restore, worker = restore_steps(deployment)
     assert shlex.split(identity.inputs["create"])[-1] == ""
     assert shlex.split(restore.inputs["create"])[-1] == ""
     assert shlex.split(worker.inputs["create"])[-1] == ""
