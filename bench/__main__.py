@@ -17,7 +17,8 @@ that, on a 1+3 cluster of its own, which leaves nothing behind). kindling keeps 
 cache between rounds (kindling:keepBuildCache), as the floor reuses its node image. Both stay after
 the run, for the next one: `docker image rm kindling-floor/<stack>:bench` and `docker builder prune`
 remove them.
-`--snapshot`: instead, a normal `up` against an `up` from a snapshot of that cluster (bench/snapshots.py).
+`--snapshot`: instead, a normal `up` against an `up` from a snapshot of that cluster, with one worker and
+with none (bench/snapshots.py).
 `--name` names the cluster (default: the stack's), so that the bench runs beside a cluster of that
 stack; a name already on the engine is refused, never torn down.
 It prints one table with medians and spreads and the ratios kindling/floor and
@@ -136,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return images.measure(name, node_names(name, 1, 3), args.rounds, up_with)
 
     if args.snapshot:
-        ready = lambda: ready_and_answering(name, 2, dns_image)  # noqa: E731
-        report(stack, release, engine, snapshots.measure(name, work, up, args.rounds, ready, say), args.json)
+        ready = lambda nodes: ready_and_answering(name, nodes, dns_image)  # noqa: E731
+        report(stack, release, engine, snapshots.measure_shapes(name, work, up, args.rounds, ready, say), args.json)
         shutil.rmtree(work, ignore_errors=True)
         return 0
     if args.images_only:
@@ -225,6 +226,10 @@ def report(stack: str, release: str, engine: bool, figures: dict[str, list[float
         "snapshot_create": "make snapshot of the 1+1 cluster",
         "snapshot": "kindling: up from the snapshot to Ready + DNS (1+1 nodes)",
         "destroy_snapshot": "kindling: destroy of the restored cluster",
+        "kindling_no_worker": "kindling: up to Ready + DNS (1 control plane, no worker)",
+        "snapshot_create_no_worker": "make snapshot of the 1-node cluster",
+        "snapshot_no_worker": "kindling: up from the snapshot to Ready + DNS (1 control plane, no worker)",
+        "destroy_snapshot_no_worker": "kindling: destroy of the restored 1-node cluster",
         "workers_3": "kindling: up to Ready + DNS (1+3 nodes)",
         "destroy_1_plus_3": "kindling: destroy (1+3 nodes)",
         "preview_all_stacks": "kindling: preview of all stacks",
@@ -243,11 +248,16 @@ def report(stack: str, release: str, engine: bool, figures: dict[str, list[float
             f"\nkindling/floor = {ratio(figures['kindling'], figures['floor'])}; "
             f"3 workers/1 worker = {ratio(figures.get('workers_3', []), figures['kindling'])}"
         )
-    if "snapshot" in figures:
-        print(f"\nsnapshot up/up = {ratio(figures['snapshot'], figures['kindling'])}")
-    for key, label in (("snapshot_images_gb", "images"), ("snapshot_volumes_gb", "volumes")):
-        if figures.get(key):
-            print(f"snapshot size, {label}: {figures[key][0]:.2f} GB")
+    for suffix, shape, goal in (("", "1+1 nodes", 20), ("_no_worker", "1 control plane", 15)):
+        if f"snapshot{suffix}" in figures:
+            restored = figures[f"snapshot{suffix}"]
+            print(
+                f"\n{shape}: snapshot up/up = {ratio(restored, figures[f'kindling{suffix}'])} (goal <= 0.3); "
+                f"snapshot up {spread(restored)} (goal <= {goal} s)"
+            )
+        for key, label in (("snapshot_images_gb", "images"), ("snapshot_volumes_gb", "volumes")):
+            if figures.get(f"{key}{suffix}"):
+                print(f"{shape}: snapshot size, {label}: {figures[f'{key}{suffix}'][0]:.2f} GB")
     if "load_by_hand" in figures:
         by_hand = figures["load_by_hand"]
         print(

@@ -1,10 +1,11 @@
 """make bench STACK=... ARGS=--snapshot: a normal `up` against an `up` from a snapshot, in one run.
 
-Both contenders are the same stack (one control plane, one worker), timed from nothing to every node
-Ready and CoreDNS answering a pod, alternately, ``rounds`` times. The snapshot is taken once, of the
-first normal round's cluster (`python -m snapshot create`, timed, its size reported), and a restore
-runs under the same cluster name, after that cluster is destroyed, as a user who snapshots a stack and
-starts it again would. The snapshot is removed at the end.
+Both contenders are the same stack, timed from nothing to every node Ready and CoreDNS answering a pod,
+alternately, ``rounds`` times, in each of the shapes the snapshot goals name (SHAPES: one control plane
+with one worker, then one control plane alone). The snapshot is taken once per shape, of the first
+normal round's cluster (`python -m snapshot create`, timed, its size reported), and a restore runs under
+the same cluster name, after that cluster is destroyed, as a user who snapshots a stack and starts it
+again would. The snapshot is removed at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from tests.e2e.bringup import Bringup, set_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Workers per shape, and the suffix of that shape's figures (the 1+1 shape keeps the plain names).
+SHAPES = ((1, ""), (0, "_no_worker"))
+
 
 def volume_bytes(volume: str, image: str) -> int:
     """What a volume holds, in bytes (du in a container of an image the engine has: nothing is pulled)."""
@@ -31,6 +35,23 @@ def volume_bytes(volume: str, image: str) -> int:
         text=True,
     )
     return int(counted.stdout.split()[0]) if counted.returncode == 0 else 0
+
+
+def measure_shapes(
+    name: str,
+    work: Path,
+    up: Bringup,
+    rounds: int,
+    ready: Callable[[int], float | None],
+    say: Callable[[str], None],
+) -> dict[str, list[float]]:
+    """Every shape's figures, each shape's keys with its suffix; ``ready(nodes)`` as for measure."""
+    figures: dict[str, list[float]] = {}
+    for workers, suffix in SHAPES:
+        set_config(work, name, workers=workers)
+        shape = measure(name, work, up, rounds, lambda w=workers: ready(1 + w), lambda m, w=workers: say(f"1+{w}: {m}"))
+        figures |= {f"{key}{suffix}": values for key, values in shape.items()}
+    return figures
 
 
 def measure(
