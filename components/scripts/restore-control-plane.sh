@@ -48,6 +48,11 @@ wait_for_background() {
 # 1. etcd and the control plane for this node's name and address, and the kubelet that runs them.
 phase etcd local
 phase control-plane all
+# The controller manager starts once the API server is ready (in 3): started beside it, its first try for
+# its leader lease met an API server not authorising anyone yet, and it tried again only 2-4.4 s on (its
+# retry period, jittered), holding every controller that long.
+held_manifest=/etc/kindling/kube-controller-manager.yaml
+mv /etc/kubernetes/manifests/kube-controller-manager.yaml "$held_manifest"
 
 # 2. The kubelet, started once: it runs etcd and the control plane, and registers the Node as soon as the
 # API server answers (held, when the pod network has a hold, until that network serves; a kept Node is
@@ -67,41 +72,77 @@ systemctl enable kubelet 2>/dev/null
 # 3. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
 # and the API server's endpoint lease under the snapshot's address, which would keep that address in
 # the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: there is no
-# API server yet to reach it through.
-etcdctl() {
-    etcd_containers=$(ctr --namespace k8s.io containers ls --quiet 'labels."io.kubernetes.container.name"==etcd')
-    for container in $etcd_containers; do
+# API server yet to reach it through. What waits for etcd and the API server looks every 0.2 s, on a host
+# those two keep busy: with curl (where the node has it) a look costs a fraction of a kubectl's or ctr's.
+etcd_container() {
+    for container in $(ctr --namespace k8s.io containers ls --quiet 'labels."io.kubernetes.container.name"==etcd'); do
         if ctr --namespace k8s.io task ls | awk -v c="$container" '$1 == c && $3 == "RUNNING" { ok = 1 } END { exit !ok }'
         then
-            ctr --namespace k8s.io task exec --exec-id "restore-$$-$(date +%s%N)" "$container" etcdctl \
-                --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt \
-                --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt \
-                --key /etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+            echo "$container"
             return
         fi
     done
     return 1
 }
+# In the container etcd_container found (the one running now, or $1 of etcdctl_in).
+etcdctl_in() {
+    container=$1
+    shift
+    ctr --namespace k8s.io task exec --exec-id "restore-$$-$(date +%s%N)" "$container" etcdctl \
+        --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt \
+        --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt \
+        --key /etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
+# kubeadm's etcd serves its health in plain HTTP on the address of --listen-metrics-urls.
+etcd_health_url=$(grep -o 'listen-metrics-urls=http://[^,"]*' /etc/kubernetes/manifests/etcd.yaml | head -n 1 |
+    sed 's/^listen-metrics-urls=//')
+etcd_healthy() {
+    if [ -n "$etcd_health_url" ] && command -v curl >/dev/null; then
+        curl -fs "$etcd_health_url/health"
+    else
+        container=$(etcd_container) && etcdctl_in "$container" endpoint health
+    fi
+}
+api_port=$(sed -n 's/^ *bindPort: *//p' "$config" | head -n 1)
+api_port=${api_port:-6443}
+# The API server's certificate names "kubernetes" whatever its addresses; the client certificate is one of
+# the cluster's admins (system:masters before 1.29), so the answer is the API server's readiness alone.
+api_server_ready() {
+    if command -v curl >/dev/null; then
+        curl -fs --resolve "kubernetes:$api_port:127.0.0.1" --cacert /etc/kubernetes/pki/ca.crt \
+            --cert /etc/kubernetes/pki/apiserver-kubelet-client.crt \
+            --key /etc/kubernetes/pki/apiserver-kubelet-client.key "https://kubernetes:$api_port/readyz"
+    else
+        ask get --raw /readyz
+    fi
+}
 move_etcd_member() {
     ip=$(sed -n 's/^ *advertiseAddress: *//p' "$config" | head -n 1)
-    wait_for etcdctl endpoint health
-    member=$(etcdctl member list | cut -d, -f1)
-    etcdctl member update "$member" --peer-urls "https://$ip:2380" >&2
-    etcdctl del "/registry/masterleases/$snapshot_ip" >/dev/null
+    wait_for etcd_healthy
+    etcd=$(etcd_container)
+    member=$(etcdctl_in "$etcd" member list | cut -d, -f1)
+    etcdctl_in "$etcd" member update "$member" --peer-urls "https://$ip:2380" >&2
     # The controller manager's and scheduler's leader records, last renewed by the snapshot's instances:
     # the new ones would wait out the old holder's lease (15 s) before doing anything, and every DaemonSet
     # and ReplicaSet with them; gone before the API server serves, the new ones lead at their first try,
     # and their controllers have synced by the time the pods are deleted (in 4). A new instance takes a
     # lease it finds held only after watching it unrenewed for that whole duration, from its first look
     # through the API server (starting beside this): what is deleted here, seconds in, is the snapshot's.
-    # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs.
-    for component in kube-controller-manager kube-scheduler; do
-        etcdctl del "/registry/leases/kube-system/$component" >/dev/null
-        etcdctl del "/registry/services/endpoints/kube-system/$component" >/dev/null
-    done
+    # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs. One transaction (no
+    # condition; a blank line ends each part of it), one etcdctl.
+    {
+        echo
+        echo "del /registry/masterleases/$snapshot_ip"
+        for component in kube-controller-manager kube-scheduler; do
+            echo "del /registry/leases/kube-system/$component"
+            echo "del /registry/services/endpoints/kube-system/$component"
+        done
+        printf '\n\n'
+    } | etcdctl_in "$etcd" txn >/dev/null
 }
 in_background move_etcd_member
-wait_for ask get --raw /readyz
+wait_for api_server_ready
+mv "$held_manifest" /etc/kubernetes/manifests/
 wait_for_background
 
 # 4. The nodes kept (under the snapshot's own names) are held, as a new one registers held (see 2), before
