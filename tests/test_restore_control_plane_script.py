@@ -50,7 +50,10 @@ esac"""
 "task exec")
     shift 7
     case "$*" in
-    *"member list") echo "8e9e05c52164694d, started, old-cp, https://10.0.0.9:2380, https://10.0.0.9:2379, false" ;;
+    *"member list")
+        # etcd answers its health before its clients: the first list fails.
+        [ -e {tmp_path}/listed ] || {{ : > {tmp_path}/listed; echo "etcdctl member list: refused" >> {log}; exit 1; }}
+        echo "8e9e05c52164694d, started, old-cp, https://10.0.0.9:2380, https://10.0.0.9:2379, false" ;;
     *txn) echo "etcdctl txn:" >> {log}; cat >> {log} ;;
     *) echo "etcdctl $*" >> {log} ;;
     esac ;;
@@ -75,9 +78,10 @@ esac"""
     return result, log.read_text()
 
 
-def test_etcd_forgets_the_snapshots_address_and_leaders_in_one_transaction_before_the_api_server_serves(tmp_path):
+def test_etcd_forgets_the_snapshots_address_and_leaders_in_one_transaction_once_it_answers(tmp_path):
     result, log = restore(tmp_path, readyz_failures=0)
     assert result.returncode == 0, result.stderr
+    assert "etcdctl member list: refused" in log
     assert "member update 8e9e05c52164694d --peer-urls https://10.0.0.5:2380" in log
     transaction = log.split("etcdctl txn:\n", 1)[1].split("\n\n\n", 1)[0]
     assert transaction.splitlines() == [

@@ -84,7 +84,7 @@ etcd_container() {
     done
     return 1
 }
-# In the container etcd_container found (the one running now, or $1 of etcdctl_in).
+# etcdctl in etcd's container $1 (etcd_container's answer).
 etcdctl_in() {
     container=$1
     shift
@@ -96,12 +96,16 @@ etcdctl_in() {
 # kubeadm's etcd serves its health in plain HTTP on the address of --listen-metrics-urls.
 etcd_health_url=$(grep -o 'listen-metrics-urls=http://[^,"]*' /etc/kubernetes/manifests/etcd.yaml | head -n 1 |
     sed 's/^listen-metrics-urls=//')
-etcd_healthy() {
+# etcd's member ID, once etcd answers its clients. Its health, in plain HTTP, is the cheaper look and comes
+# first (etcd 3.4 answers it before its clients' port).
+etcd_member() {
     if [ -n "$etcd_health_url" ] && command -v curl >/dev/null; then
-        curl -fs "$etcd_health_url/health"
-    else
-        container=$(etcd_container) && etcdctl_in "$container" endpoint health
+        curl -fs "$etcd_health_url/health" || return 1
     fi
+    etcd=$(etcd_container) || return 1
+    listed=$(etcdctl_in "$etcd" member list) || return 1
+    member=${listed%%,*}
+    [ -n "$member" ]
 }
 api_port=$(sed -n 's/^ *bindPort: *//p' "$config" | head -n 1)
 api_port=${api_port:-6443}
@@ -118,9 +122,7 @@ api_server_ready() {
 }
 move_etcd_member() {
     ip=$(sed -n 's/^ *advertiseAddress: *//p' "$config" | head -n 1)
-    wait_for etcd_healthy
-    etcd=$(etcd_container)
-    member=$(etcdctl_in "$etcd" member list | cut -d, -f1)
+    wait_for etcd_member
     etcdctl_in "$etcd" member update "$member" --peer-urls "https://$ip:2380" >&2
     # The controller manager's and scheduler's leader records, last renewed by the snapshot's instances:
     # the new ones would wait out the old holder's lease (15 s) before doing anything, and every DaemonSet
