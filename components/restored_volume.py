@@ -48,6 +48,9 @@ class RestoredVolume(pulumi.ComponentResource):
             ),
             # A new volume (or another snapshot) is filled anew; the node on it is replaced with it.
             triggers=[self.volume.id, args.image],
+            # An edited fill script changes nothing filled already: run again, it would empty the /var of
+            # a node that runs on it.
+            update="true",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volume]),
         )
         self.name = self.volume.name

@@ -237,3 +237,16 @@ def test_a_pod_network_kindling_knows_no_ready_file_for_is_not_held(monkeypatch)
     assert shlex.split(identity.inputs["create"])[-1] == ""
     assert shlex.split(restore.inputs["create"])[-1] == ""
     assert shlex.split(worker.inputs["create"])[-1] == ""
+
+
+def test_an_edited_script_never_runs_a_restore_step_again_on_a_live_node():
+    # pulumi-command re-runs create on any input change (a script's text is one) unless the Command has an
+    # update step: a fill run again would empty a running node's /var, a restore run again would give it
+    # another CA. Only steps that look and change nothing may run again.
+    looking = {"admin-kubeconfig.sh", "control-plane-ready.sh", "node-versions.sh", "wait-for-systemd.sh"}
+    rerun = {
+        next(word for word in step.inputs["create"].split() if word.endswith(".sh"))
+        for step in restored().of_type(shapes.COMMAND)
+        if "update" not in step.inputs
+    }
+    assert rerun <= looking, sorted(rerun - looking)
