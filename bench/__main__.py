@@ -248,7 +248,7 @@ def report(stack: str, release: str, engine: bool, figures: dict[str, list[float
             f"\nkindling/floor = {ratio(figures['kindling'], figures['floor'])}; "
             f"3 workers/1 worker = {ratio(figures.get('workers_3', []), figures['kindling'])}"
         )
-    for suffix, shape, goal in (("", "1+1 nodes", 20), ("_no_worker", "1 control plane", 15)):
+    for _, suffix, shape, goal in snapshots.SHAPES:
         if f"snapshot{suffix}" in figures:
             restored = figures[f"snapshot{suffix}"]
             print(

@@ -22,8 +22,9 @@ from tests.e2e.bringup import Bringup, set_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Workers per shape, and the suffix of that shape's figures (the 1+1 shape keeps the plain names).
-SHAPES = ((1, ""), (0, "_no_worker"))
+# The shapes the snapshot goals name: workers, the suffix of the shape's figures (the 1+1 shape keeps the
+# plain names), how the report names it, and the goal for its snapshot up, in seconds.
+SHAPES = ((1, "", "1+1 nodes", 20), (0, "_no_worker", "1 control plane", 15))
 
 
 def volume_bytes(volume: str, image: str) -> int:
@@ -47,7 +48,7 @@ def measure_shapes(
 ) -> dict[str, list[float]]:
     """Every shape's figures, each shape's keys with its suffix; ``ready(nodes)`` as for measure."""
     figures: dict[str, list[float]] = {}
-    for workers, suffix in SHAPES:
+    for workers, suffix, _, _ in SHAPES:
         set_config(work, name, workers=workers)
         shape = measure(name, work, up, rounds, lambda w=workers: ready(1 + w), lambda m, w=workers: say(f"1+{w}: {m}"))
         figures |= {f"{key}{suffix}": values for key, values in shape.items()}

@@ -96,8 +96,8 @@ etcdctl_in() {
 # kubeadm's etcd serves its health in plain HTTP on the address of --listen-metrics-urls.
 etcd_health_url=$(grep -o 'listen-metrics-urls=http://[^,"]*' /etc/kubernetes/manifests/etcd.yaml | head -n 1 |
     sed 's/^listen-metrics-urls=//')
-# etcd's member ID, once etcd answers its clients. Its health, in plain HTTP, is the cheaper look and comes
-# first (etcd 3.4 answers it before its clients' port).
+# etcd's container and member ID ($etcd, $member), once etcd answers its clients. Its health, in plain HTTP,
+# is the cheaper look and comes first (etcd 3.4 answers it before its clients' port).
 etcd_member() {
     if [ -n "$etcd_health_url" ] && command -v curl >/dev/null; then
         curl -fs "$etcd_health_url/health" || return 1
