@@ -110,6 +110,8 @@ AFTER_DESTROY_DOCKER = textwrap.dedent(
 
 
 def test_residue_counts_a_recorded_build_cache_record_only_when_no_image_holds_it(tmp_path, monkeypatch):
+    # A home of its own: the user's may hold a running k8s-1-19-1's staged build context.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     docker = AFTER_DESTROY_DOCKER.format(python=sys.executable)
     commands_first_on_path(monkeypatch, tmp_path / "bin", {"docker": docker})
     report = checks.Report()

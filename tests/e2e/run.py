@@ -104,7 +104,8 @@ def prepare(
     # The pod that asks CoreDNS needs an image with a resolver; the Debian base has getent.
     config["kindling:preloadImages"] = [*config["kindling:preloadImages"], base]
     if node_runtime != "docker":
-        config["kindling:nodeRuntime"] = node_runtime  # nodeSecurity is Docker's: machines ignore it
+        config["kindling:nodeRuntime"] = node_runtime
+        config.pop("kindling:nodeSecurity", None)  # Docker's setting (the stack's own, maybe): machines take none
     elif privileged_refused(base):
         config["kindling:nodeSecurity"] = "capabilities"
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
