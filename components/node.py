@@ -18,6 +18,8 @@ class ClusterNode(Protocol):
     node_name: str
     # Booted, with what must be in it before kubeadm runs.
     ready: pulumi.Resource
+    # Running, its systemd perhaps still booting: for a step that waits for what it needs of the boot itself.
+    started: pulumi.Resource
     # Where this node publishes the API server on the host (None: it does not).
     published: PublishedApiServer | None
 

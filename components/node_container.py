@@ -186,6 +186,7 @@ class NodeContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.systemd_state = booted.stdout
+        self.started: pulumi.Resource = self.container
         # What kubeadm must wait for: a booted node, with its preloaded images when it has some.
         self.ready: command.local.Command = booted
         preloaded = args.preloaded_images

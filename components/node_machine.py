@@ -161,6 +161,7 @@ class NodeMachine(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.machine]),
         )
         self.systemd_state = booted.stdout
+        self.started: pulumi.Resource = self.machine
         self.ready: pulumi.Resource = booted
         self.register_outputs({"machine": node, "systemdState": self.systemd_state, "ip": args.ip})
 

@@ -82,14 +82,16 @@ class RestoredControlPlane(pulumi.ComponentResource):
         # What the pod network's agent writes on a node once it serves (None: no hold).
         self.pod_network_ready_file = POD_NETWORK_READY_FILES.get(args.cni)
         hold = POD_NETWORK_HOLD_TAINT if self.pod_network_ready_file else ""
-        # A restore runs once per node, as kubeadm init does; a new node container restores again.
+        # A restore runs once per node, as kubeadm init does; a new node container restores again. The
+        # identity's keys need nothing of systemd's boot, and are made beside it (the script waits for
+        # systemd and containerd where it needs them): the kubelet starts a second sooner.
         self.identity = run_script(
             f"{name}-{RESTORE_IDENTITY_STEP}",
             node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=POD_CONTAINERS),
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[node.ready]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[node.started]),
         )
         self.init = run_script(
             f"{name}-{RESTORE_STEP}",
@@ -103,7 +105,7 @@ class RestoredControlPlane(pulumi.ComponentResource):
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity, node.ready]),
         )
         self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(
             self, name, node, args.published

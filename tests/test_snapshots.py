@@ -196,6 +196,24 @@ def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():
     assert shlex.split(identity.inputs["create"])[-1] == contract.POD_NETWORK_HOLD_TAINT
 
 
+def test_the_new_identity_is_made_while_the_node_boots_and_its_kubelet_waits_for_the_boot():
+    # The keys are most of the identity step and need nothing of systemd: made beside the boot (the script
+    # waits for systemd and containerd where it needs them), the kubelet starts a second sooner.
+    deployment = restored()
+    identity, restore, _ = restore_steps(deployment)
+    (container,) = [r for r in deployment.of_type(shapes.CONTAINER) if r.inputs["name"] == "snap-r1-control-plane"]
+    (booted,) = [
+        r
+        for r in deployment.of_type(shapes.COMMAND)
+        if "wait-for-systemd.sh" in r.inputs["create"] and "snap-r1-control-plane" in r.inputs["create"]
+    ]
+    assert container.urn in identity.dependencies
+    assert booted.urn not in identity.dependencies
+    assert {booted.urn, identity.urn} <= set(restore.dependencies)
+    script = identity.inputs["environment"]["KINDLING_SCRIPT"]
+    assert script.index("wait_for systemd_answers") < script.index("is-enabled --quiet kubelet")
+
+
 def pod_network_steps(deployment) -> dict[str, object]:
     """The restore's pod-network steps, by the node they release (restore-pod-network.sh's second argument)."""
     steps = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_NETWORK_SCRIPT in r.inputs["create"]]

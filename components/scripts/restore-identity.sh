@@ -11,6 +11,22 @@ config=/etc/kindling/kubeadm.yaml
 umask 077
 mkdir -p /etc/kindling
 cat > "$config"
+# This step starts with the node's container, beside systemd's boot (the keys, most of its work, need
+# nothing of it): what needs systemd, or containerd (a unit of it), waits here until it answers.
+wait_for() {
+    deadline=$(($(date +%s) + 180))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "no answer within 180s from: $*" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+systemd_answers() {
+    case "$(systemctl is-system-running 2>/dev/null)" in
+        initializing | starting | running | degraded) ;;
+        *) return 1 ;;
+    esac
+}
+wait_for systemd_answers
 # A snapshot's image boots with the kubelet disabled, and a restore enables it. Enabled, the node has been
 # restored already: by a kindling whose restore was one step, so this step is new to the stack's state,
 # and must not give a running cluster a new CA.
@@ -36,7 +52,11 @@ in_background() { "$@" & pids="$pids $!"; }
 # The snapshot's containers, dead since it was taken (and any a restore that failed half way left running
 # with the certificates it made): containerd's records of them cost the kubelet seconds each at its
 # start (cAdvisor fails on every one), and the static pods wait for that.
-in_background remove_pod_containers
+remove_dead_containers() {
+    wait_for ctr version
+    remove_pod_containers
+}
+in_background remove_dead_containers
 # kubeadm's certs all and kubeconfig all, their keys (the slow part) made two at a time on two cores: each
 # chain after the CA that signs it.
 certificates() { for certificate in "$@"; do phase certs "$certificate"; done; }

@@ -1,0 +1,63 @@
+"""scripts/restore-identity.sh, run with stand-ins for the node's commands (kubeadm, systemctl, ctr) that log
+what they get: the step starts with the node's container, while systemd still boots, and waits for what it
+needs of the boot."""
+
+import subprocess
+
+from components.shell import SCRIPTS
+from tests.test_scripts import stand_ins
+
+
+def identity(tmp_path, systemd_booting_looks: int, containerd_down_looks: int):
+    log = tmp_path / "log"
+
+    def answers_after(looks: int, name: str, answer: str) -> str:
+        # Fails (printing what systemd prints before it answers) `looks` times, then answers.
+        return f"""n=$(cat {tmp_path}/{name} 2>/dev/null || echo 0); echo $((n + 1)) > {tmp_path}/{name}
+[ "$n" -ge {looks} ] || {{ echo "{name}: no answer" >> {log}; echo offline; exit 1; }}
+{answer}"""
+
+    systemctl = f"""case "$1" in
+is-system-running) {answers_after(systemd_booting_looks, "systemd", "echo starting; exit 1")} ;;
+is-enabled) echo "systemctl $*" >> {log}; exit 1 ;;
+*) echo "systemctl $*" >> {log} ;;
+esac"""
+    ctr = f"""case "$1" in
+version) {answers_after(containerd_down_looks, "containerd", "exit 0")} ;;
+*) echo "ctr $*" >> {log} ;;
+esac"""
+    env = stand_ins(
+        tmp_path,
+        {"kubeadm": f'echo "kubeadm $*" >> {log}', "systemctl": systemctl, "ctr": ctr},
+    )
+    # As the Command runs it: pod-containers.sh ahead of the script (components/shell.py's library), with
+    # what it writes and removes below a scratch root.
+    text = (SCRIPTS / "pod-containers.sh").read_text() + (SCRIPTS / "restore-identity.sh").read_text()
+    text = text.replace("/etc/", f"{tmp_path}/etc/").replace("/var/lib/", f"{tmp_path}/var/lib/")
+    result = subprocess.run(
+        ["/bin/sh", "-c", text, "restore-identity.sh", ""],
+        input="clusterName: r1\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return result, log.read_text().splitlines()
+
+
+def test_the_kubelets_state_is_asked_only_once_systemd_answers(tmp_path):
+    result, log = identity(tmp_path, systemd_booting_looks=2, containerd_down_looks=0)
+    assert result.returncode == 0, result.stderr
+    assert log[:3] == ["systemd: no answer", "systemd: no answer", "systemctl is-enabled --quiet kubelet"]
+
+
+def test_the_keys_are_made_while_containerd_starts_and_its_dead_containers_go_once_it_answers(tmp_path):
+    result, log = identity(tmp_path, systemd_booting_looks=0, containerd_down_looks=3)
+    assert result.returncode == 0, result.stderr
+    assert log.count("containerd: no answer") == 3
+    first_key = log.index(next(line for line in log if line.startswith("kubeadm init phase certs ca")))
+    first_removal = log.index(next(line for line in log if line.startswith("ctr ")))
+    assert first_key < first_removal
+    assert log[first_removal - 1] == "containerd: no answer"
+    assert "systemctl restart containerd" in log
+    assert result.stdout.strip() == "new identity"
