@@ -12,10 +12,28 @@ ETCD_MANIFEST = "    - --listen-metrics-urls=http://127.0.0.1:2381\n"
 CONFIG = "localAPIEndpoint:\n  advertiseAddress: 10.0.0.5\n  bindPort: 6443\n"
 
 
-def restore(tmp_path, readyz_failures: int):
+# What etcd holds of pods: this node's mirrors (a same-name restore), the snapshot's other node's, and pods.
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+MIRRORS = [f"/registry/pods/kube-system/{component}-cp" for component in COMPONENTS]
+SNAPSHOTS_PODS = [
+    "/registry/pods/kube-system/etcd-old-cp",
+    "/registry/pods/kube-system/kube-proxy-x7k2p",
+    "/registry/pods/kube-flannel/kube-flannel-ds-9qz4c",
+    "/registry/pods/default/web-0",
+]
+
+
+# What the restore rewrites through the API server: a namespace's CA, and (before 1.24) a token secret.
+ROOT_CA = json.dumps({"items": [{"metadata": {"name": "kube-root-ca.crt", "namespace": "default"}, "data": {}}]})
+TOKEN_SECRET = json.dumps({"items": [{"metadata": {"name": "default-token-x", "namespace": "default"}, "data": {}}]})
+
+
+def restore(tmp_path, readyz_failures: int, pods: list[str] = MIRRORS + SNAPSHOTS_PODS, made: tuple[str, ...] = ()):
     log = tmp_path / "log"
     manifests = tmp_path / MANIFESTS
     held = f"{manifests}/kube-controller-manager.yaml"
+    # etcdctl's --keys-only: each key, then a blank line.
+    (tmp_path / "keys").write_text("".join(f"{key}\n\n" for key in pods))
     mirrors = {
         "items": [
             {
@@ -26,11 +44,17 @@ def restore(tmp_path, readyz_failures: int):
                 },
                 "spec": {"nodeName": "cp"},
             }
-            for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+            for component in COMPONENTS
         ]
+        # Pods the controller manager made while the cluster's records were still being rewritten.
+        + [{"metadata": {"name": name, "namespace": "kube-system"}, "spec": {"nodeName": "cp"}} for name in made]
     }
     (tmp_path / "pods.json").write_text(json.dumps(mirrors))
-    kubeadm = f"""echo "kubeadm $*" >> {log}
+    (tmp_path / "etc/kubernetes/pki").mkdir(parents=True)
+    (tmp_path / "etc/kubernetes/pki/ca.crt").write_text("the restore's CA\n")
+    # Each of kubeadm's and kubectl's calls says whether the controller manager's manifest is in place.
+    manager = f"controller manager $([ -e {held} ] && echo started || echo held)"
+    kubeadm = f"""echo "kubeadm $*, {manager}" >> {log}
 mkdir -p {manifests}
 case "$3 $4" in
 "etcd local") printf '%s' '{ETCD_MANIFEST}' > {manifests}/etcd.yaml ;;
@@ -54,13 +78,16 @@ esac"""
         # etcd answers its health before its clients: the first list fails.
         [ -e {tmp_path}/listed ] || {{ : > {tmp_path}/listed; echo "etcdctl member list: refused" >> {log}; exit 1; }}
         echo "8e9e05c52164694d, started, old-cp, https://10.0.0.9:2380, https://10.0.0.9:2379, false" ;;
-    *txn) echo "etcdctl txn:" >> {log}; cat >> {log} ;;
+    *"get /registry/pods/ --prefix --keys-only") cat {tmp_path}/keys ;;
+    *txn) echo "etcdctl txn:" >> {log}; cat >> {log}; echo "etcdctl txn end" >> {log} ;;
     *) echo "etcdctl $*" >> {log} ;;
     esac ;;
 esac"""
-    kubectl = f"""echo "kubectl $*" >> {log}
+    kubectl = f"""echo "kubectl $*, {manager}" >> {log}
 case "$*" in
 *"get pods"*) cat {tmp_path}/pods.json ;;
+*"get configmaps"*) echo '{ROOT_CA}' ;;
+*"get secrets"*) echo '{TOKEN_SECRET}' ;;
 *"-o json"*) echo '{{"items": []}}' ;;
 esac"""
     env = stand_ins(
@@ -78,21 +105,40 @@ esac"""
     return result, log.read_text()
 
 
-def test_etcd_forgets_the_snapshots_address_and_leaders_in_one_transaction_once_it_answers(tmp_path):
+def transactions(log: str) -> list[list[str]]:
+    """Each etcdctl txn's lines, up to the blank lines that end its parts."""
+    bodies = [part.split("etcdctl txn end", 1)[0] for part in log.split("etcdctl txn:\n")[1:]]
+    return [body.split("\n\n\n", 1)[0].splitlines() for body in bodies]
+
+
+def test_etcd_forgets_the_snapshots_address_leaders_and_pods_in_one_transaction_once_it_answers(tmp_path):
     result, log = restore(tmp_path, readyz_failures=0)
     assert result.returncode == 0, result.stderr
     assert "etcdctl member list: refused" in log
     assert "member update 8e9e05c52164694d --peer-urls https://10.0.0.5:2380" in log
-    transaction = log.split("etcdctl txn:\n", 1)[1].split("\n\n\n", 1)[0]
-    assert transaction.splitlines() == [
-        "",  # no condition
-        "del /registry/masterleases/10.0.0.9",
-        "del /registry/leases/kube-system/kube-controller-manager",
-        "del /registry/services/endpoints/kube-system/kube-controller-manager",
-        "del /registry/leases/kube-system/kube-scheduler",
-        "del /registry/services/endpoints/kube-system/kube-scheduler",
+    assert transactions(log) == [
+        [
+            "",  # no condition
+            "del /registry/masterleases/10.0.0.9",
+            "del /registry/leases/kube-system/kube-controller-manager",
+            "del /registry/services/endpoints/kube-system/kube-controller-manager",
+            "del /registry/leases/kube-system/kube-scheduler",
+            "del /registry/services/endpoints/kube-system/kube-scheduler",
+            # Every pod but the mirrors of this node's static pods: no kubelet starts one with the snapshot's
+            # configuration, and the controller manager makes them anew.
+            *(f"del {pod}" for pod in SNAPSHOTS_PODS),
+        ]
     ]
     assert "curl -fs http://127.0.0.1:2381/health" in log, "etcd's health asked of its own health address"
+
+
+def test_a_cluster_of_many_pods_forgets_them_in_transactions_below_etcds_limit(tmp_path):
+    pods = [f"/registry/pods/default/web-{n}" for n in range(250)]
+    result, log = restore(tmp_path, readyz_failures=0, pods=MIRRORS + pods)
+    assert result.returncode == 0, result.stderr
+    done = transactions(log)
+    assert [len(lines) - 1 for lines in done] == [100, 100, 55]  # etcd refuses more than 128 by default
+    assert [line for lines in done for line in lines if "/registry/pods/" in line] == [f"del {p}" for p in pods]
 
 
 def test_the_controller_manager_starts_only_once_the_api_server_is_ready(tmp_path):
@@ -102,3 +148,17 @@ def test_the_controller_manager_starts_only_once_the_api_server_is_ready(tmp_pat
     assert looks == ["readyz, controller manager held"] * 3
     assert (tmp_path / MANIFESTS / "kube-controller-manager.yaml").exists(), "in place when the restore ends"
     assert not (tmp_path / "etc/kindling/kube-controller-manager.yaml").exists()
+
+
+def test_pods_made_before_the_clusters_records_are_the_restores_are_made_anew(tmp_path):
+    result, log = restore(tmp_path, readyz_failures=0, made=("kube-proxy-made-early",))
+    assert result.returncode == 0, result.stderr
+    deletions = [line for line in log.splitlines() if " delete pods " in line]
+    assert len(deletions) == 1
+    assert "kube-proxy-made-early" in deletions[0] and "-cp" not in deletions[0].split(" delete pods ")[1]
+
+
+def test_when_none_was_made_yet_no_pod_is_deleted_through_the_api_server(tmp_path):
+    result, log = restore(tmp_path, readyz_failures=0)
+    assert result.returncode == 0, result.stderr
+    assert not [line for line in log.splitlines() if " delete pods " in line]

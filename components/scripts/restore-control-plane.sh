@@ -58,7 +58,7 @@ mv /etc/kubernetes/manifests/kube-controller-manager.yaml "$held_manifest"
 # API server answers (held, when the pod network has a hold, until that network serves; a kept Node is
 # held in 4). It starts here, not after the clean-up, because the kubelet probes the pods it gets in its
 # first ten seconds at a random point of their period: CoreDNS's readiness, 10 s, would come that much later.
-# The pods it starts before 5 has put the restore's kube-proxy configuration in place are deleted after it.
+# It finds none of the snapshot's pods to start (3 deletes them) but its own static pods' mirrors.
 if [ -n "$network_hold" ]; then
     mkdir -p "$(dirname "$registration")"
     printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$network_hold" \
@@ -126,30 +126,47 @@ move_etcd_member() {
     etcdctl_in "$etcd" member update "$member" --peer-urls "https://$ip:2380" >&2
     # The controller manager's and scheduler's leader records, last renewed by the snapshot's instances:
     # the new ones would wait out the old holder's lease (15 s) before doing anything, and every DaemonSet
-    # and ReplicaSet with them; gone before the API server serves, the new ones lead at their first try,
-    # and their controllers have synced by the time the pods are deleted (in 4). A new instance takes a
-    # lease it finds held only after watching it unrenewed for that whole duration, from its first look
-    # through the API server (starting beside this): what is deleted here, seconds in, is the snapshot's.
-    # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs. One transaction (no
-    # condition; a blank line ends each part of it), one etcdctl.
-    {
-        echo
+    # and ReplicaSet with them; gone before the API server serves, the new ones lead at their first try. A
+    # new instance takes a lease it finds held only after watching it unrenewed for that whole duration,
+    # from its first look through the API server (starting beside this): what is deleted here, seconds in,
+    # is the snapshot's.
+    # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs.
+    # And every pod of the snapshot but the mirrors of this node's static pods (a same-name restore's): no
+    # kubelet starts one again with the snapshot's configuration (kube-proxy's endpoint, CA, tokens), on two
+    # cores busy starting the control plane; their controllers make them anew as soon as they lead, with
+    # the restore's (5 says when that is not so).
+    mirrors=$(for manifest in /etc/kubernetes/manifests/*.yaml "$held_manifest"; do
+        echo "/registry/pods/kube-system/$(basename "$manifest" .yaml)-$node"
+    done)
+    pods=$(etcdctl_in "$etcd" get /registry/pods/ --prefix --keys-only) || return 1
+    deletions=$(
         echo "del /registry/masterleases/$snapshot_ip"
         for component in kube-controller-manager kube-scheduler; do
             echo "del /registry/leases/kube-system/$component"
             echo "del /registry/services/endpoints/kube-system/$component"
         done
-        printf '\n\n'
-    } | etcdctl_in "$etcd" txn >/dev/null
+        printf '%s\n' "$pods" | grep -v -x -F -e "$mirrors" -e '' | sed 's/^/del /'
+    )
+    # In transactions (no condition; a blank line ends each part of one) of at most 100 deletions, below
+    # etcd's limit of operations in one (128 by default): one etcdctl for most clusters.
+    count=$(printf '%s\n' "$deletions" | wc -l)
+    first=1
+    while [ "$first" -le "$count" ]; do
+        {
+            echo
+            printf '%s\n' "$deletions" | sed -n "$first,$((first + 99))p"
+            printf '\n\n'
+        } | etcdctl_in "$etcd" txn >/dev/null
+        first=$((first + 100))
+    done
 }
 in_background move_etcd_member
 wait_for api_server_ready
 mv "$held_manifest" /etc/kubernetes/manifests/
 wait_for_background
 
-# 4. The nodes kept (under the snapshot's own names) are held, as a new one registers held (see 2), before
-# the pods are deleted (in 5): they are made again at once, and none must land on a node whose network is
-# not up.
+# 4. The nodes kept (under the snapshot's own names) are held, as a new one registers held (see 2): the
+# controller manager makes the pods anew, and none must land on a node whose network is not up.
 hold_kept_nodes() {
     kept=
     for name in $(ask get nodes -o 'jsonpath={.items[*].metadata.name}'); do
@@ -166,7 +183,7 @@ for old in $snapshot_nodes; do
 done
 # Service-account token secrets, signed with the snapshot's key, lose their token: the token controller
 # makes a new one (and puts the new CA beside it) under the same name, which the pods the ReplicaSets
-# make again at once already name. Deleted instead, they left those pods waiting for a secret forever.
+# make anew already name. Deleted instead, they left those pods waiting for a secret forever.
 blank_service_account_tokens() {
     secrets=$(ask get secrets --all-namespaces --field-selector type=kubernetes.io/service-account-token -o json)
     # Releases from 1.24 on make no such secrets: their pods' tokens are asked for, and signed, anew.
@@ -200,12 +217,14 @@ in_background admin delete secrets --all-namespaces --selector owner=helm
 in_background phase upload-config kubeadm
 in_background phase addon kube-proxy
 wait_for_background
-# Every pod the snapshot holds ran on its nodes, and the ones the kubelet started before 5 with the
-# snapshot's kube-proxy configuration: their controllers make them anew, with this cluster's tokens, CA and
-# configuration. Restored under the snapshot's own names, a node kept its pods, and their kept
-# service-account volumes (the old CA, tokens the new key does not sign) left kube-proxy unauthorised.
-# Kept: the mirrors of this node's static pods, which its kubelet made at registration from the
-# restore's manifests (a 1.19 kubelet makes a deleted one again only at its next sync, a minute on).
+# The pods made while 4 and 5 ran (the controller manager leads about a second after the API server is
+# ready, and makes the pods 3 deleted soon after): made with the snapshot's kube-proxy configuration, CA or
+# tokens, or placed on a kept node before it was held, they go, and their controllers make them anew.
+# Usually there are none yet; those made from here on have the restore's. Restored under the snapshot's
+# own names, a node kept pods the kubelet then started with their kept service-account volumes (the old CA,
+# tokens the new key does not sign), which left kube-proxy unauthorised. Kept: the mirrors of this node's
+# static pods, which its kubelet made at registration from the restore's manifests (a 1.19 kubelet makes a
+# deleted one again only at its next sync, a minute on).
 delete_pods_made_before() {
     listed=$(ask get pods --all-namespaces -o json | jq -r --arg node "$node" '[.items[] | .metadata + {node: .spec.nodeName}
         | select(.node != $node or .annotations["kubernetes.io/config.mirror"] == null)]
