@@ -220,9 +220,7 @@ wait_for_background
 # The pods made while 4 and 5 ran (the controller manager leads about a second after the API server is
 # ready, and makes the pods 3 deleted soon after): made with the snapshot's kube-proxy configuration, CA or
 # tokens, or placed on a kept node before it was held, they go, and their controllers make them anew.
-# Usually there are none yet; those made from here on have the restore's. Restored under the snapshot's
-# own names, a node kept pods the kubelet then started with their kept service-account volumes (the old CA,
-# tokens the new key does not sign), which left kube-proxy unauthorised. Kept: the mirrors of this node's
+# Usually there are none yet; those made from here on have the restore's. Kept: the mirrors of this node's
 # static pods, which its kubelet made at registration from the restore's manifests (a 1.19 kubelet makes a
 # deleted one again only at its next sync, a minute on).
 delete_pods_made_before() {
