@@ -28,7 +28,13 @@ version) {answers_after(containerd_down_looks, "containerd", "exit 0")} ;;
 esac"""
     env = stand_ins(
         tmp_path,
-        {"kubeadm": f'echo "kubeadm $*" >> {log}', "systemctl": systemctl, "ctr": ctr},
+        {
+            # The service-account phase says which proxy it would ask the internet through.
+            "kubeadm": f"""echo "kubeadm $*" >> {log}
+[ "$4" != sa ] || echo "sa through: ${{HTTPS_PROXY:-no proxy}} ${{https_proxy:-no proxy}}" >> {log}""",
+            "systemctl": systemctl,
+            "ctr": ctr,
+        },
     )
     # As the Command runs it: pod-containers.sh ahead of the script (components/shell.py's library), with
     # what it writes and removes below a scratch root.
@@ -61,3 +67,12 @@ def test_the_keys_are_made_while_containerd_starts_and_its_dead_containers_go_on
     assert log[first_removal - 1] == "containerd: no answer"
     assert "systemctl restart containerd" in log
     assert result.stdout.strip() == "new identity"
+
+
+def test_the_service_account_key_is_made_without_asking_the_internet_for_a_release(tmp_path):
+    # Without a configuration (before 1.31 it takes none), kubeadm's sa phase asks dl.k8s.io for the latest
+    # release; a proxy that refuses at once (nothing listens on the node's port 9) keeps it on the node.
+    result, log = identity(tmp_path, systemd_booting_looks=0, containerd_down_looks=0)
+    assert result.returncode == 0, result.stderr
+    assert "kubeadm init phase certs sa --cert-dir " + str(tmp_path) + "/etc/kubernetes/pki" in log
+    assert "sa through: http://127.0.0.1:9 http://127.0.0.1:9" in log

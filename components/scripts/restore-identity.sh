@@ -64,8 +64,16 @@ phase certs ca
 in_background certificates apiserver apiserver-kubelet-client
 in_background certificates front-proxy-ca front-proxy-client
 in_background certificates etcd-ca etcd-server etcd-peer etcd-healthcheck-client apiserver-etcd-client
-# The service-account key pair: this phase takes no configuration before 1.31; kubeadm's default place.
-in_background kubeadm init phase certs sa --cert-dir /etc/kubernetes/pki >/dev/null
+# The service-account key pair, in kubeadm's default place. This phase takes no configuration before 1.31,
+# and without one it asks dl.k8s.io for the latest release, to fall back to its own when that fails: a
+# request to the internet at every restore, which waits up to 10 s where DNS does not answer. Through a
+# proxy that refuses at once, it stays on the node; what it says is shown only if it fails.
+service_account_key() {
+    refused=http://127.0.0.1:9
+    said=$(HTTPS_PROXY=$refused https_proxy=$refused NO_PROXY='' no_proxy='' \
+        kubeadm init phase certs sa --cert-dir /etc/kubernetes/pki 2>&1) || { printf '%s\n' "$said" >&2; return 1; }
+}
+in_background service_account_key
 in_background phase kubeconfig all
 failed=0
 for pid in $pids; do
