@@ -1,24 +1,38 @@
 #!/bin/sh
 # Host side: once the pod network serves on node $2 of the cluster whose control plane is node $1 (its
-# agent has written file $3 there), lift the taint $4 that held the node's pods back until then
-# (restore-control-plane.sh, restore-worker-node.sh). A kubelet may not lift its own taints: the
-# control plane's admin does.
+# agent has written file $3 there) and its kubelet has settled (below), lift the taint $4 that held the
+# node's pods back until then (restore-control-plane.sh, restore-worker-node.sh). A kubelet may not lift
+# its own taints: the control plane's admin does.
 set -eu
 control_plane=$1
 node=$2
 ready_file=$3
 hold=$4
+# Nor before the node's kubelet has run KUBELET_SETTLED seconds: a kubelet delays the first probe of each pod
+# it gets in its first ten seconds (the period of CoreDNS's readiness probe) by a random part of the
+# probe's period, and CoreDNS, placed here as soon as the hold lifts, would be Ready up to that much later.
+# The kubelet's probes start a fraction of a second after its process (0.4 s measured, on two busy cores):
+# a second more covers that.
+KUBELET_SETTLED=11
 # Watched from inside the node: a docker exec for each look would add its own tenth of a second or more.
+# The kubelet's age: its start (clock ticks since boot) against the uptime, both from /proc.
 watched=0
 docker exec "$node" /bin/sh -c '
+    settled() {
+        pid=$(systemctl show --property MainPID --value kubelet)
+        [ "${pid:-0}" -gt 0 ] || return 1
+        awk -v tick="$(getconf CLK_TCK)" -v start="$(cut -d " " -f 22 "/proc/$pid/stat")" -v least="$2" \
+            "{ exit !(\$1 - start / tick >= least) }" /proc/uptime
+    }
     deadline=$(($(date +%s) + 300))
-    until test -s "$1"; do
-        [ "$(date +%s)" -lt "$deadline" ] || exit 3
+    until test -s "$1" && settled "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || { test -s "$1" && exit 4; exit 3; }
         sleep 0.1
-    done' watch "$ready_file" || watched=$?
+    done' watch "$ready_file" "$KUBELET_SETTLED" || watched=$?
 case $watched in
 0) ;;
 3) echo "the pod network did not start on $node within 300s (no $ready_file there)" >&2; exit 1 ;;
+4) echo "the kubelet on $node did not run $KUBELET_SETTLED s on end within 300s" >&2; exit 1 ;;
 *) echo "could not watch $node for $ready_file (docker exec failed: $watched)" >&2; exit 1 ;;
 esac
 admin() { docker exec "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }

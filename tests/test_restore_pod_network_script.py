@@ -1,0 +1,82 @@
+"""scripts/restore-pod-network.sh, with stand-ins for docker (whose exec into the node runs here) and for the
+node's systemctl (which names the kubelet's process): a restored node's hold is lifted only once its pod
+network serves and its kubelet has run long enough that the pods placed there are probed at once (a
+kubelet delays the first probe of what it gets in its first ten seconds at random, CoreDNS's Ready with it)."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from components.shell import SCRIPTS
+from tests.test_scripts import stand_ins
+
+
+def kubelet_age(pid: int) -> float:
+    """How long process ``pid`` has run, as the script reckons it (clock ticks since boot, against the uptime)."""
+    start_ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    return float(Path("/proc/uptime").read_text().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def start_lift(tmp_path, kubelet: Path, ready: Path) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / "log"
+    docker = f"""[ "$1" = exec ] || exit 9
+shift; node=$1; shift
+case "$1" in
+/bin/sh) exec "$@" ;;
+*) echo "$node $*" >> {log} ;;
+esac"""
+    env = stand_ins(tmp_path, {"docker": docker, "systemctl": f"cat {kubelet}"})
+    lift = subprocess.Popen(
+        ["/bin/sh", str(SCRIPTS / "restore-pod-network.sh"), "r-control-plane", "r-worker-1", str(ready), "hold"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return lift, log
+
+
+def lifted(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+TAINT_LIFTED = "r-control-plane kubectl --kubeconfig /etc/kubernetes/admin.conf taint node r-worker-1 hold:NoSchedule-"
+
+
+def test_the_hold_stays_while_the_kubelet_is_in_its_first_seconds_and_lifts_once_it_has_run_11(tmp_path):
+    assert kubelet_age(1) >= 11, "this test needs a process 1 that has run at least 11 s"
+    ready = tmp_path / "subnet.env"
+    ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
+    young = subprocess.Popen(["sleep", "30"])
+    kubelet = tmp_path / "kubelet-pid"
+    try:
+        # No kubelet yet, then one that has just started: the network serves, and still nothing is lifted.
+        kubelet.write_text("0\n")
+        lift, log = start_lift(tmp_path, kubelet, ready)
+        time.sleep(0.6)
+        kubelet.write_text(f"{young.pid}\n")
+        time.sleep(1.0)
+        assert lift.poll() is None and lifted(log) == []
+        # A kubelet that has run 11 s and more: lifted at the next look.
+        kubelet.write_text("1\n")
+        out, err = lift.communicate(timeout=10)
+    finally:
+        young.kill()
+    assert lift.returncode == 0, err
+    assert lifted(log) == [TAINT_LIFTED]
+    assert out.strip() == "serving"
+
+
+def test_the_hold_stays_until_the_pod_network_serves_whatever_the_kubelets_age(tmp_path):
+    kubelet = tmp_path / "kubelet-pid"
+    kubelet.write_text("1\n")
+    ready = tmp_path / "subnet.env"
+    lift, log = start_lift(tmp_path, kubelet, ready)
+    time.sleep(1.0)
+    assert lift.poll() is None and lifted(log) == []
+    ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
+    out, err = lift.communicate(timeout=10)
+    assert out.strip() == "serving"
+    assert lift.returncode == 0, err
+    assert lifted(log) == [TAINT_LIFTED]
