@@ -110,14 +110,19 @@ etcd_member() {
 api_port=$(sed -n 's/^ *bindPort: *//p' "$config" | head -n 1)
 api_port=${api_port:-6443}
 # The API server's certificate names "kubernetes" whatever its addresses; the client certificate is one of
-# the cluster's admins (system:masters before 1.29), so the answer is the API server's readiness alone.
+# the cluster's admins (system:masters before 1.29), so the answer is the API server's readiness alone:
+# it authorises everyone (its caches synced) and ran its start hooks, but for the one that makes the
+# system priority classes. Those are in the snapshot's etcd already, and that hook, which looks once a
+# second and missed at its first look, held /readyz a second beyond the rest (the controller manager's
+# own first look, at /healthz, waits for it if it is still out).
+ready_but_priority_classes='/readyz?exclude=poststarthook/scheduling/bootstrap-system-priority-classes'
 api_server_ready() {
     if command -v curl >/dev/null; then
         curl -fs --resolve "kubernetes:$api_port:127.0.0.1" --cacert /etc/kubernetes/pki/ca.crt \
             --cert /etc/kubernetes/pki/apiserver-kubelet-client.crt \
-            --key /etc/kubernetes/pki/apiserver-kubelet-client.key "https://kubernetes:$api_port/readyz"
+            --key /etc/kubernetes/pki/apiserver-kubelet-client.key "https://kubernetes:$api_port$ready_but_priority_classes"
     else
-        ask get --raw /readyz
+        ask get --raw "$ready_but_priority_classes"
     fi
 }
 move_etcd_member() {
