@@ -8,7 +8,9 @@ from components.shell import SCRIPTS
 from tests.test_scripts import stand_ins
 
 
-def identity(tmp_path, systemd_booting_looks: int, containerd_down_looks: int):
+def identity(tmp_path, systemd_booting_looks: int, containerd_down_looks: int, running: str = ""):
+    """Runs the script; containerd holds the snapshot's dead containers c1-c3, and tasks ``running``
+    (one per line: what a restore that failed half way left running)."""
     log = tmp_path / "log"
 
     def answers_after(looks: int, name: str, answer: str) -> str:
@@ -22,8 +24,10 @@ is-system-running) {answers_after(systemd_booting_looks, "systemd", "echo starti
 is-enabled) echo "systemctl $*" >> {log}; exit 1 ;;
 *) echo "systemctl $*" >> {log} ;;
 esac"""
-    ctr = f"""case "$1" in
+    ctr = f"""case "$*" in
 version) {answers_after(containerd_down_looks, "containerd", "exit 0")} ;;
+*"task ls --quiet") echo "ctr $*" >> {log}; printf '{running}' ;;
+*"container ls --quiet") echo "ctr $*" >> {log}; printf 'c1\\nc2\\nc3\\n' ;;
 *) echo "ctr $*" >> {log} ;;
 esac"""
     env = stand_ins(
@@ -76,3 +80,23 @@ def test_the_service_account_key_is_made_without_asking_the_internet_for_a_relea
     assert result.returncode == 0, result.stderr
     assert "kubeadm init phase certs sa --cert-dir " + str(tmp_path) + "/etc/kubernetes/pki" in log
     assert "sa through: http://127.0.0.1:9 http://127.0.0.1:9" in log
+
+
+def test_the_snapshots_dead_containers_go_in_one_call_and_containerd_forgets_them(tmp_path):
+    result, log = identity(tmp_path, systemd_booting_looks=0, containerd_down_looks=0)
+    assert result.returncode == 0, result.stderr
+    removals = [line for line in log if line.startswith("ctr ") and " ls " not in line]
+    assert removals == ["ctr --namespace k8s.io container delete c1 c2 c3"]
+    assert log.index("systemctl restart containerd") > log.index(removals[0])
+
+
+def test_containers_a_failed_restore_left_running_are_killed_before_they_go(tmp_path):
+    result, log = identity(tmp_path, systemd_booting_looks=0, containerd_down_looks=0, running="c2\\n")
+    assert result.returncode == 0, result.stderr
+    removals = [line for line in log if line.startswith("ctr ") and " ls " not in line]
+    assert removals[:2] == [
+        "ctr --namespace k8s.io task kill --signal SIGKILL c2",
+        "ctr --namespace k8s.io task delete --force c2",
+    ]
+    assert removals[2:] == [f"ctr --namespace k8s.io container delete c{n}" for n in (1, 2, 3)]
+    assert "systemctl restart containerd" in log
