@@ -105,7 +105,8 @@ class RestoredControlPlane(pulumi.ComponentResource):
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity, node.ready]),
+            # Not after the node's wait for its boot, which looks once a second: the script looks itself.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity]),
         )
         self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(
             self, name, node, args.published

@@ -34,6 +34,7 @@ def restore(
     pods: list[str] = MIRRORS + SNAPSHOTS_PODS,
     made: tuple[str, ...] = (),
     priority_classes_pending: bool = False,
+    booting_looks: int = 0,
 ):
     log = tmp_path / "log"
     manifests = tmp_path / MANIFESTS
@@ -109,7 +110,11 @@ esac"""
             "curl": curl,
             "ctr": ctr,
             "kubectl": kubectl,
-            "systemctl": f'echo "systemctl $*" >> {log}',
+            # systemd says it is still starting booting_looks times, then that it runs.
+            "systemctl": f"""echo "systemctl $*" >> {log}
+[ "$1" = is-system-running ] || exit 0
+n=$(cat {tmp_path}/booting 2>/dev/null || echo 0); echo $((n + 1)) > {tmp_path}/booting
+[ "$n" -ge {booting_looks} ] && echo running || {{ echo starting; exit 1; }}""",
             "hostname": "echo cp",
         },
     )
@@ -160,6 +165,16 @@ def test_the_controller_manager_starts_only_once_the_api_server_is_ready(tmp_pat
     assert looks == ["readyz, controller manager held"] * 3
     assert (tmp_path / MANIFESTS / "kube-controller-manager.yaml").exists(), "in place when the restore ends"
     assert not (tmp_path / "etc/kindling/kube-controller-manager.yaml").exists()
+
+
+def test_the_control_plane_starts_once_the_nodes_boot_has_finished(tmp_path):
+    result, log = restore(tmp_path, readyz_failures=0, booting_looks=2)
+    assert result.returncode == 0, result.stderr
+    lines = log.splitlines()
+    looks = [n for n, line in enumerate(lines) if line == "systemctl is-system-running"]
+    assert len(looks) == 3
+    first_phase = next(n for n, line in enumerate(lines) if line.startswith("kubeadm init phase"))
+    assert first_phase > looks[-1]
 
 
 def test_the_controller_manager_does_not_wait_for_the_system_priority_classes_hook(tmp_path):

@@ -45,6 +45,16 @@ wait_for_background() {
     [ "$failed" = 0 ] || { echo "a step of the restore failed (above)" >&2; exit 1; }
 }
 
+# 0. The node's boot finished (the identity step, before this, waited only for systemd to answer): looked
+# for here, every 0.2 s, rather than after the step that waits for it, which looks once a second.
+booted() {
+    case "$(systemctl is-system-running 2>/dev/null)" in
+        running | degraded) ;;
+        *) return 1 ;;
+    esac
+}
+wait_for booted
+
 # 1. etcd and the control plane for this node's name and address, and the kubelet that runs them.
 phase etcd local
 phase control-plane all
