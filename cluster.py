@@ -117,6 +117,7 @@ def addons_args(spec: ClusterSpec, project_dir: Path, kubeconfig: pulumi.Input[s
         kubeconfig=kubeconfig,
         network=network_release(spec),
         charts=[chart_release(chart, project_dir) for chart in spec.charts],
+        network_awaited=not spec.restore_holds_nodes,  # such a restore waits for the network itself
     )
 
 
@@ -209,9 +210,8 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
         if spec.node_runtime == "nspawn"
         else NodeNetwork("network", NodeNetworkArgs(cluster=spec.name, subnet=subnet, gateway=gateway))
     )
-    # 2. The local images the nodes run, and the node image: built with them in its containerd, or
-    # (a prebuilt image) loaded into each node before kubeadm runs. From a snapshot: its images, and
-    # each node's /var copied from its volumes.
+    # 2. The local images the nodes run, and the node image: built with them in its containerd, or (a prebuilt
+    # image) loaded into each node before kubeadm runs. From a snapshot: its images, and each node's /var copied.
     image = loaded_at_start = None
     volumes = restored_volumes(spec) if snapshot else []
     if image_args is not None:

@@ -79,6 +79,9 @@ class ClusterAddonsArgs:
     kubeconfig: pulumi.Input[str]
     network: ReleaseSpec | None
     charts: list[ReleaseSpec]
+    # Whether the pod network's release waits for its workloads; not where the stack waits for the network
+    # itself, node by node (a restore's holds: restored_control_plane.py).
+    network_awaited: bool = True
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -97,13 +100,15 @@ class ClusterAddons(pulumi.ComponentResource):
         )
         self.name = name
         self.releases = {}
-        network = self._release(args.network, []) if args.network else None
+        network = self._release(args.network, [], args.network_awaited) if args.network else None
         after_network = [network] if network else []
         for release in args.charts:
             self._release(release, after_network)
         self.register_outputs({"releases": {name: r.version for name, r in self.releases.items()}})
 
-    def _release(self, release: ReleaseSpec, depends_on: list[pulumi.Resource]) -> k8s.helm.v3.Release:
+    def _release(
+        self, release: ReleaseSpec, depends_on: list[pulumi.Resource], awaited: bool = True
+    ) -> k8s.helm.v3.Release:
         # What is installed in the cluster goes when the cluster's provider goes (the cluster is being
         # replaced or destroyed), without calls to an API server that may be gone or unhealthy by then.
         # A chart removed from a live cluster is still uninstalled. (The provider, not the node: Pulumi
@@ -129,8 +134,9 @@ class ClusterAddons(pulumi.ComponentResource):
             namespace=release.namespace,
             create_namespace=not release.namespace_labels,
             values=release.values,
-            # Wait for the release's workloads: the next release may need them (pods need a network).
-            skip_await=False,
+            # Wait for the release's workloads: the next release may need them (pods need a network). Helm
+            # looks every 2 s: where the stack waits for the network itself, that would only end the up later.
+            skip_await=not awaited,
             timeout=600,
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -67,6 +67,12 @@ class ClusterSpec:
     snapshot: Snapshot | None = None
 
     @property
+    def restore_holds_nodes(self) -> bool:
+        """Whether the stack restores a snapshot whose nodes are held until their pod network serves there (a
+        network kindling knows the ready file of: components/restored_control_plane.py)."""
+        return self.snapshot is not None and self.cni in contract.POD_NETWORK_READY_FILES
+
+    @property
     def control_plane_name(self) -> str:
         """The control plane that runs kubeadm init (the only one, unless highly available)."""
         return contract.control_plane_name(self.name, 0)
