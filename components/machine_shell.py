@@ -11,7 +11,7 @@ import shlex
 
 import pulumi
 
-from components.shell import SCRIPT_VARIABLE, ScriptCommand, carried, script
+from components.shell import SCRIPT_VARIABLE, Library, ScriptCommand, carried, script
 
 MACHINE_EXEC_VARIABLE = "KINDLING_MACHINE_EXEC"
 MACHINES_DIR_VARIABLE = "KINDLING_MACHINES_DIR"
@@ -26,7 +26,7 @@ def _quoted(*words: str) -> str:
     return " ".join(shlex.quote(word) for word in words)
 
 
-def in_machine(machines_dir: str, node: str, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+def in_machine(machines_dir: str, node: str, script_name: str, *args: str, library: Library = None) -> ScriptCommand:
     """Run a node-side script in machine ``node``; the Command's stdin is passed through, as with docker exec -i.
     With ``library``, its text is read first in the same shell, as shell.py's in_node reads it."""
     text, environment = carried(SCRIPT_VARIABLE, script_name, library)

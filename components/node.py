@@ -11,7 +11,7 @@ from typing import Protocol
 import pulumi
 
 from components.api_server_port import PublishedApiServer
-from components.shell import ScriptCommand
+from components.shell import Library, ScriptCommand
 
 
 class ClusterNode(Protocol):
@@ -28,7 +28,7 @@ class ClusterNode(Protocol):
         """Changes whenever the node is a new machine: kubeadm must initialise or join it again."""
         ...
 
-    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+    def in_node(self, script_name: str, *args: str, library: Library = None) -> ScriptCommand:
         """A node-side script run in this node, the Command's stdin passed through; ``library``, a script
         of shell functions it calls, is read ahead of it (components/shell.py's carried)."""
         ...

@@ -19,7 +19,7 @@ import pulumi_docker as docker
 
 from components.api_server_port import ApiServerPublishing, PublishedApiServer, publish_api_server
 from components.preloaded_images import PreloadedImages
-from components.shell import ScriptCommand, in_node, on_host, run_script
+from components.shell import Library, ScriptCommand, in_node, on_host, run_script
 from kindling.contract import (
     LABEL_CLUSTER,
     LABEL_CONFIG,
@@ -205,7 +205,7 @@ class NodeContainer(pulumi.ComponentResource):
     def instance_id(self) -> pulumi.Output[str]:
         return self.container.id
 
-    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+    def in_node(self, script_name: str, *args: str, library: Library = None) -> ScriptCommand:
         return in_node(self.node_name, script_name, *args, library=library)
 
     def on_host(

@@ -17,7 +17,7 @@ from components.api_server_port import ApiServerPublishing, PublishedApiServer, 
 from components.machine_network import RULES, MachineNetwork
 from components.machine_shell import in_machine, machine_environment, on_host_with_machines
 from components.node_container import NODE_CAPABILITIES, SYSTEMD_BOOT_TIMEOUT_SECONDS
-from components.shell import ScriptCommand, on_host, run_script
+from components.shell import Library, ScriptCommand, on_host, run_script
 from kindling.contract import (
     LIB_MODULES_ABSENT,
     LIB_MODULES_MOUNTED,
@@ -170,7 +170,7 @@ class NodeMachine(pulumi.ComponentResource):
     def instance_id(self) -> pulumi.Output[str]:
         return self.machine.id
 
-    def in_node(self, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+    def in_node(self, script_name: str, *args: str, library: Library = None) -> ScriptCommand:
         return in_machine(self.machines_dir, self.node_name, script_name, *args, library=library)
 
     def on_host(

@@ -30,6 +30,7 @@ from kindling.contract import (
     RESTORE_NETWORK_STEP,
     RESTORE_SCRIPT,
     RESTORE_STEP,
+    RESTORE_WAITS,
     RESTORED_CONTROL_PLANE_TYPE,
 )
 
@@ -87,7 +88,7 @@ class RestoredControlPlane(pulumi.ComponentResource):
         # systemd and containerd where it needs them): the kubelet starts a second sooner.
         self.identity = run_script(
             f"{name}-{RESTORE_IDENTITY_STEP}",
-            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=POD_CONTAINERS),
+            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=(POD_CONTAINERS, RESTORE_WAITS)),
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],
@@ -101,6 +102,7 @@ class RestoredControlPlane(pulumi.ComponentResource):
                 " ".join(args.snapshot_nodes),
                 hold,
                 *args.taints_to_remove,
+                library=RESTORE_WAITS,
             ),
             update="true",
             stdin=args.kubeadm_config,

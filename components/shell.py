@@ -30,6 +30,8 @@ def library_variable(variable: str) -> str:
 
 LIBRARY_VARIABLE = library_variable(SCRIPT_VARIABLE)
 NODE_LIBRARY_VARIABLE = library_variable(NODE_SCRIPT_VARIABLE)
+# A script's library: one script of shell functions, or several, read in that order; None: it has none.
+Library = str | tuple[str, ...] | None
 
 
 @cache
@@ -37,17 +39,18 @@ def script(name: str) -> str:
     return (SCRIPTS / name).read_text()
 
 
-def carried(variable: str, script_name: str, library: str | None = None) -> tuple[str, dict[str, str]]:
+def carried(variable: str, script_name: str, library: Library = None) -> tuple[str, dict[str, str]]:
     """``script_name`` in the environment variable ``variable``, with ``library`` (if any) in its library
     variable: the words that expand to the text for `sh -c` (the library's ahead of the script's), and
     the environment that carries them. The one place a script and its library are put together."""
     if library is None:
         return f"${variable}", {variable: script(script_name)}
     carrier = library_variable(variable)
-    return f"${carrier}${variable}", {variable: script(script_name), carrier: script(library)}
+    libraries = (library,) if isinstance(library, str) else library
+    return f"${carrier}${variable}", {variable: script(script_name), carrier: "".join(map(script, libraries))}
 
 
-def node_script(script_name: str, library: str | None = None) -> dict[str, str]:
+def node_script(script_name: str, library: Library = None) -> dict[str, str]:
     """The environment that carries the node-side script a host-side script runs in nodes itself, and its
     library: the host-side script runs /bin/sh -c "$KINDLING_NODE_SCRIPT_LIBRARY$KINDLING_NODE_SCRIPT"
     (kubeadm-join.sh), or "$KINDLING_NODE_SCRIPT" for a script that has none."""
@@ -65,7 +68,7 @@ def _invocation(script_name: str, args: tuple[str, ...], text: str) -> str:
     return f'/bin/sh -c "{text}" ' + " ".join(shlex.quote(a) for a in (script_name, *args))
 
 
-def in_node(node: str, script_name: str, *args: str, library: str | None = None) -> ScriptCommand:
+def in_node(node: str, script_name: str, *args: str, library: Library = None) -> ScriptCommand:
     """Run a node-side script in ``node``; the Command's stdin is passed through. With ``library``, the
     text of that script (shell functions it calls) is read first, in the same shell, as on_host's."""
     text, environment = carried(SCRIPT_VARIABLE, script_name, library)
@@ -80,7 +83,7 @@ def on_host(
     script_name: str,
     *args: str,
     environment: dict[str, pulumi.Input[str]] | None = None,
-    library: str | None = None,
+    library: Library = None,
 ) -> ScriptCommand:
     """Run a host-side script (it drives ``docker`` itself); with ``library``, the text of that script
     (shell functions it calls) is read first, in the same shell."""

@@ -4,6 +4,7 @@ controller manager starts."""
 
 import json
 
+from kindling.contract import RESTORE_WAITS
 from tests.test_scripts import run, stand_ins
 
 MANIFESTS = "etc/kubernetes/manifests"
@@ -118,7 +119,9 @@ n=$(cat {tmp_path}/booting 2>/dev/null || echo 0); echo $((n + 1)) > {tmp_path}/
             "hostname": "echo cp",
         },
     )
-    result = run("restore-control-plane.sh", env, "10.0.0.9", "old-cp", "", stdin=CONFIG, root=tmp_path)
+    result = run(
+        "restore-control-plane.sh", env, "10.0.0.9", "old-cp", "", stdin=CONFIG, root=tmp_path, library=[RESTORE_WAITS]
+    )
     return result, log.read_text()
 
 

@@ -5,6 +5,7 @@ needs of the boot."""
 import subprocess
 
 from components.shell import SCRIPTS
+from kindling.contract import RESTORE_WAITS
 from tests.test_scripts import stand_ins
 
 
@@ -40,9 +41,9 @@ esac"""
             "ctr": ctr,
         },
     )
-    # As the Command runs it: pod-containers.sh ahead of the script (components/shell.py's library), with
+    # As the Command runs it: its library (pod-containers.sh, restore-waits.sh) ahead of the script, with
     # what it writes and removes below a scratch root.
-    text = (SCRIPTS / "pod-containers.sh").read_text() + (SCRIPTS / "restore-identity.sh").read_text()
+    text = "".join((SCRIPTS / name).read_text() for name in ("pod-containers.sh", RESTORE_WAITS, "restore-identity.sh"))
     text = text.replace("/etc/", f"{tmp_path}/etc/").replace("/var/lib/", f"{tmp_path}/var/lib/")
     result = subprocess.run(
         ["/bin/sh", "-c", text, "restore-identity.sh", ""],

@@ -18,8 +18,9 @@ def stand_ins(tmp_path, commands: dict[str, str]):
     return {"PATH": f"{bin_dir}:/usr/bin:/bin"}
 
 
-def run(script, env, *arguments, stdin="", root=None):
-    text = (SCRIPTS / script).read_text()
+def run(script, env, *arguments, stdin="", root=None, library=()):
+    # As a Command runs it: its library's scripts (components/shell.py's carried) read ahead of it.
+    text = "".join((SCRIPTS / name).read_text() for name in (*library, script))
     if root:  # the node-side scripts write below /etc and run the node image's scripts; point them at a scratch root
         text = text.replace("/etc/", f"{root}/etc/").replace("/usr/local/lib/kindling/", f"{root}/lib/")
     return subprocess.run(

@@ -178,6 +178,19 @@ def test_both_restores_first_remove_the_snapshots_dead_containers():
     assert worker_script.index("remove_pod_containers") < worker_script.index("systemctl restart kubelet")
 
 
+def test_the_control_planes_restore_steps_read_the_waits_they_call_ahead_of_them():
+    # Both wait in the node with one wait_for (restore-waits.sh), read ahead of each script as its library;
+    # the identity step's library holds pod-containers.sh's functions too.
+    identity, restore, _ = restore_steps(restored())
+    for step in (identity, restore):
+        library = step.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"]
+        assert "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" in step.inputs["create"]
+        assert "wait_for()" in library and "systemd_in()" in library
+        assert "wait_for()" not in step.inputs["environment"]["KINDLING_SCRIPT"]
+    identity_library = identity.inputs["environment"]["KINDLING_SCRIPT_LIBRARY"]
+    assert identity_library.index("remove_pod_containers()") < identity_library.index("wait_for()")
+
+
 def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():
     # A worker restored after the whole control plane got its pods made anew in its kubelet's first second
     # or two, failed to make their cgroups (cgroup v1) and held the up 17 s: the worker's restore needs only
@@ -213,9 +226,11 @@ def test_the_new_identity_is_made_while_the_node_boots_and_its_kubelet_waits_for
     assert identity.urn in restore.dependencies
     assert booted.urn not in restore.dependencies
     script = identity.inputs["environment"]["KINDLING_SCRIPT"]
-    assert script.index("wait_for systemd_answers") < script.index("is-enabled --quiet kubelet")
+    assert script.index("wait_for systemd_in initializing starting running degraded") < script.index(
+        "is-enabled --quiet kubelet"
+    )
     restoring = restore.inputs["environment"]["KINDLING_SCRIPT"]
-    assert restoring.index("wait_for booted") < restoring.index("phase kubelet-start")
+    assert restoring.index("wait_for systemd_in running degraded") < restoring.index("phase kubelet-start")
 
 
 def pod_network_steps(deployment) -> dict[str, object]:

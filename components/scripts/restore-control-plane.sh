@@ -5,8 +5,9 @@
 # it. $1: the address the snapshot's control plane had; $2: the snapshot's node names; $3: the taint that
 # holds this cluster's nodes until their pod network serves (empty: none; restore-pod-network.sh lifts it);
 # further arguments: taints to remove (given only when the cluster has no workers)
-# (components/restored_control_plane.py). Nothing of the snapshot's credentials survives: the bootstrap
-# tokens and CSRs of the old ones are deleted, and the service-account tokens they signed are made anew.
+# (components/restored_control_plane.py). Read after restore-waits.sh. Nothing of the snapshot's
+# credentials survives: the bootstrap tokens and CSRs of the old ones are deleted, and the service-account
+# tokens they signed are made anew.
 set -eu
 snapshot_ip=$1
 snapshot_nodes=$2
@@ -24,13 +25,6 @@ cat > "$config"
 admin() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@" >/dev/null; }
 ask() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 phase() { kubeadm init phase "$@" --config "$config" >/dev/null; }
-wait_for() {
-    deadline=$(($(date +%s) + 180))
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || { echo "no answer within 180s from: $*" >&2; exit 1; }
-        sleep 0.2
-    done
-}
 
 # Steps run side by side where they can; each background job is waited for, and any failure fails
 # the restore.
@@ -46,14 +40,9 @@ wait_for_background() {
 }
 
 # 0. The node's boot finished (the identity step, before this, waited only for systemd to answer): looked
-# for here, every 0.2 s, rather than after the step that waits for it, which looks once a second.
-booted() {
-    case "$(systemctl is-system-running 2>/dev/null)" in
-        running | degraded) ;;
-        *) return 1 ;;
-    esac
-}
-wait_for booted
+# for here, every 0.2 s (wait_for: restore-waits.sh, read ahead of this), rather than after the step that
+# waits for it, which looks once a second.
+wait_for systemd_in running degraded
 
 # 1. etcd and the control plane for this node's name and address, and the kubelet that runs them.
 phase etcd local

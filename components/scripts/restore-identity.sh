@@ -2,9 +2,9 @@
 # Node side: the first step of a control plane's restore from a snapshot: the snapshot's keys, certificates,
 # kubeconfigs and static pods go, and the stack's own replace them, from kubeadm's phases and the stack's
 # kubeadm configuration on stdin. $1: the taint that holds restored nodes until their pod network serves
-# (empty: none). Read after pod-containers.sh. A step of its own because the workers need only its new CA:
-# their restores (restore-worker.sh) run beside the rest of the control plane's (restore-control-plane.sh),
-# so their kubelets have started, and settled, before their pods are made anew.
+# (empty: none). Read after pod-containers.sh and restore-waits.sh. A step of its own because the workers
+# need only its new CA: their restores (restore-worker.sh) run beside the rest of the control plane's
+# (restore-control-plane.sh), so their kubelets have started, and settled, before their pods are made anew.
 set -eu
 network_hold=$1
 config=/etc/kindling/kubeadm.yaml
@@ -12,21 +12,11 @@ umask 077
 mkdir -p /etc/kindling
 cat > "$config"
 # This step starts with the node's container, beside systemd's boot (the keys, most of its work, need
-# nothing of it): what needs systemd, or containerd (a unit of it), waits here until it answers.
-wait_for() {
-    deadline=$(($(date +%s) + 180))
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || { echo "no answer within 180s from: $*" >&2; exit 1; }
-        sleep 0.1
-    done
-}
-systemd_answers() {
-    case "$(systemctl is-system-running 2>/dev/null)" in
-        initializing | starting | running | degraded) ;;
-        *) return 1 ;;
-    esac
-}
-wait_for systemd_answers
+# nothing of it): what needs systemd, or containerd (a unit of it), waits here until it answers, looked
+# for every 0.1 s (wait_for: restore-waits.sh, read ahead of this).
+# shellcheck disable=SC2034 # read by wait_for
+look_every=0.1
+wait_for systemd_in initializing starting running degraded
 # A snapshot's image boots with the kubelet disabled, and a restore enables it. Enabled, the node has been
 # restored already: by a kindling whose restore was one step, so this step is new to the stack's state,
 # and must not give a running cluster a new CA.
