@@ -22,6 +22,7 @@ from components.control_plane import POD_CONTAINERS, control_plane_outputs
 from components.node import ClusterNode
 from components.shell import run_script
 from kindling.contract import (
+    KUBELET_SLICES,
     POD_NETWORK_HOLD_TAINT,
     POD_NETWORK_READY_FILES,
     RESTORE_IDENTITY_SCRIPT,
@@ -102,7 +103,7 @@ class RestoredControlPlane(pulumi.ComponentResource):
                 " ".join(args.snapshot_nodes),
                 hold,
                 *args.taints_to_remove,
-                library=RESTORE_WAITS,
+                library=(RESTORE_WAITS, KUBELET_SLICES),
             ),
             update="true",
             stdin=args.kubeadm_config,

@@ -4,7 +4,7 @@ controller manager starts."""
 
 import json
 
-from kindling.contract import RESTORE_WAITS
+from kindling.contract import KUBELET_SLICES, RESTORE_WAITS
 from tests.test_scripts import run, stand_ins
 
 MANIFESTS = "etc/kubernetes/manifests"
@@ -120,7 +120,14 @@ n=$(cat {tmp_path}/booting 2>/dev/null || echo 0); echo $((n + 1)) > {tmp_path}/
         },
     )
     result = run(
-        "restore-control-plane.sh", env, "10.0.0.9", "old-cp", "", stdin=CONFIG, root=tmp_path, library=[RESTORE_WAITS]
+        "restore-control-plane.sh",
+        env,
+        "10.0.0.9",
+        "old-cp",
+        "",
+        stdin=CONFIG,
+        root=tmp_path,
+        library=[RESTORE_WAITS, KUBELET_SLICES],
     )
     return result, log.read_text()
 

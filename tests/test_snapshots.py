@@ -191,6 +191,22 @@ def test_the_control_planes_restore_steps_read_the_waits_they_call_ahead_of_them
     assert identity_library.index("remove_pod_containers()") < identity_library.index("wait_for()")
 
 
+def test_every_restored_kubelet_finds_its_qos_slices_made_before_it_starts():
+    # On a cgroup v1 host, systemd removes the kubelet's QoS slices' devices directories while the kubelet
+    # makes pods' cgroups below them, and that pod waits 10-15 s (kubelet-slices.sh): both restores make the
+    # slices first, from the library read ahead of their scripts.
+    _, restore, worker = restore_steps(restored())
+    for step, variable in ((restore, "KINDLING_SCRIPT"), (worker, "KINDLING_NODE_SCRIPT")):
+        library = step.inputs["environment"][f"{variable}_LIBRARY"]
+        assert "make_kubelet_slices()" in library
+        script = step.inputs["environment"][variable]
+        assert "make_kubelet_slices()" not in script
+    restore_script = restore.inputs["environment"]["KINDLING_SCRIPT"]
+    assert restore_script.index("make_kubelet_slices") < restore_script.index("phase kubelet-start")
+    worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
+    assert worker_script.index("make_kubelet_slices") < worker_script.index("systemctl restart kubelet")
+
+
 def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():
     # A worker restored after the whole control plane got its pods made anew in its kubelet's first second
     # or two, failed to make their cgroups (cgroup v1) and held the up 17 s: the worker's restore needs only

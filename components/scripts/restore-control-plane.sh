@@ -65,6 +65,7 @@ if [ -n "$network_hold" ]; then
 else
     rm -f "$registration"
 fi
+make_kubelet_slices # kubelet-slices.sh, read ahead of this: that its pods' cgroups are made at the first try
 systemctl daemon-reload
 phase kubelet-start
 systemctl enable kubelet 2>/dev/null

@@ -2,7 +2,7 @@
 # Node side: a worker started from a snapshot takes the kubelet kubeconfig on stdin (and the CA in it),
 # its address $1 and provider id $2, and starts its kubelet, which registers it under its own name, held
 # with taint $3 (if any) until its pod network serves (restore-pod-network.sh lifts it).
-# Read after pod-containers.sh (components/restored_worker.py).
+# Read after pod-containers.sh and kubelet-slices.sh (components/restored_worker.py).
 set -eu
 umask 077
 systemctl stop kubelet
@@ -23,6 +23,7 @@ if [ -n "$3" ]; then
     printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$3" > "$registration"
     systemctl daemon-reload
 fi
+make_kubelet_slices # that its pods' cgroups are made at the first try (kubelet-slices.sh says why)
 systemctl enable kubelet 2>/dev/null
 systemctl restart kubelet
 echo restored
