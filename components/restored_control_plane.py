@@ -56,25 +56,18 @@ def pod_network_served(
     node: ClusterNode,
     ready_file: str,
     registered: pulumi.Resource,
-    first: ClusterNode | None = None,
+    after: list[pulumi.Resource] | None = None,
 ) -> command.local.Command:
     """Lifts the hold on restored ``node`` (registered by ``registered``) once its pod network serves, and
-    not before the hold on ``first`` was lifted (the script waits for that itself: a step after ``first``'s
-    would add its own start, about a second, to the up's end)."""
-    waits_for = [first.node_name] if first else []
+    not before ``after``."""
     return run_script(
         f"{name}-{RESTORE_NETWORK_STEP}",
         node.on_host(
-            RESTORE_NETWORK_SCRIPT,
-            control_plane.node_name,
-            node.node_name,
-            ready_file,
-            POD_NETWORK_HOLD_TAINT,
-            *waits_for,
+            RESTORE_NETWORK_SCRIPT, control_plane.node_name, node.node_name, ready_file, POD_NETWORK_HOLD_TAINT
         ),
         update="true",
         triggers=[registered.id],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[registered]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[registered, *(after or [])]),
     )
 
 
@@ -121,6 +114,9 @@ class RestoredControlPlane(pulumi.ComponentResource):
         self.ready, self.node_versions, self.kubeconfig, self.api_server_url = control_plane_outputs(
             self, name, node, args.published
         )
+        self.pod_network_served: list[pulumi.Resource] = []
         if self.pod_network_ready_file:
-            pod_network_served(self, name, node, node, self.pod_network_ready_file, self.init)
+            self.pod_network_served.append(
+                pod_network_served(self, name, node, node, self.pod_network_ready_file, self.init)
+            )
         self.register_outputs({"apiServerUrl": self.api_server_url, "kubeconfig": self.kubeconfig})

@@ -57,8 +57,8 @@ class RestoredWorker(pulumi.ComponentResource):
         )
         ready_file = args.control_plane.pod_network_ready_file
         if ready_file:
-            # Released after the control plane (its script waits for that), CoreDNS lands there first, as in a
-            # normal up; and the kubelet that has run longest probes its readiness soonest.
+            # Released after the control plane, CoreDNS lands there first, as in a normal up; and the kubelet
+            # that has run longest probes its readiness soonest (restore-control-plane.sh, 2).
             pod_network_served(
                 self,
                 name,
@@ -66,6 +66,6 @@ class RestoredWorker(pulumi.ComponentResource):
                 args.worker,
                 ready_file,
                 self.join,
-                first=args.control_plane.node,
+                after=args.control_plane.pod_network_served,
             )
         self.register_outputs({"worker": args.worker.node_name})

@@ -18,28 +18,17 @@ def kubelet_age(pid: int) -> float:
     return float(Path("/proc/uptime").read_text().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def start_lift(
-    tmp_path, kubelet: Path, ready: Path, *first: str, taint_refused: str = ""
-) -> tuple[subprocess.Popen, Path]:
-    """Runs the script for r-worker-1 (after ``first``'s hold, if given); scripts run in a node run here,
-    told which node they are in, with /run/kindling below ``tmp_path``. ``taint_refused``: kubectl's taint
-    fails, and a look at the node's taints answers that."""
+def start_lift(tmp_path, kubelet: Path, ready: Path) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / "log"
     docker = f"""[ "$1" = exec ] || exit 9
 shift; node=$1; shift
 case "$1" in
-/bin/sh) NODE=$node exec "$@" ;;
+/bin/sh) exec "$@" ;;
 *) echo "$node $*" >> {log} ;;
 esac"""
-    kubectl = f"""echo "$NODE kubectl $*" >> {log}
-case "$*" in
-*" taint "*) [ -z "{taint_refused}" ] || {{ echo "taint refused" >&2; exit 1; }} ;;
-*" get node "*) echo "{taint_refused}" ;;
-esac"""
-    env = stand_ins(tmp_path, {"docker": docker, "systemctl": f"cat {kubelet}", "kubectl": kubectl})
-    text = (SCRIPTS / "restore-pod-network.sh").read_text().replace("/run/kindling/", f"{tmp_path}/run/kindling/")
+    env = stand_ins(tmp_path, {"docker": docker, "systemctl": f"cat {kubelet}"})
     lift = subprocess.Popen(
-        ["/bin/sh", "-c", text, "restore-pod-network.sh", "r-control-plane", "r-worker-1", str(ready), "hold", *first],
+        ["/bin/sh", str(SCRIPTS / "restore-pod-network.sh"), "r-control-plane", "r-worker-1", str(ready), "hold"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -49,12 +38,7 @@ esac"""
 
 
 def lifted(log: Path) -> list[str]:
-    return [line for line in log.read_text().splitlines() if " taint " in line] if log.exists() else []
-
-
-def noted(tmp_path, node: str) -> bool:
-    """Whether the control plane notes that ``node``'s hold was lifted (where a node after it looks)."""
-    return (tmp_path / "run" / "kindling" / "pod-network-lifted" / node).exists()
+    return log.read_text().splitlines() if log.exists() else []
 
 
 TAINT_LIFTED = "r-control-plane kubectl --kubeconfig /etc/kubernetes/admin.conf taint node r-worker-1 hold:NoSchedule-"
@@ -81,7 +65,6 @@ def test_the_hold_stays_while_the_kubelet_is_in_its_first_seconds_and_lifts_once
         young.kill()
     assert lift.returncode == 0, err
     assert lifted(log) == [TAINT_LIFTED]
-    assert noted(tmp_path, "r-worker-1")
     assert out.strip() == "serving"
 
 
@@ -97,40 +80,3 @@ def test_the_hold_stays_until_the_pod_network_serves_whatever_the_kubelets_age(t
     assert out.strip() == "serving"
     assert lift.returncode == 0, err
     assert lifted(log) == [TAINT_LIFTED]
-
-
-def test_a_node_released_after_another_is_lifted_once_the_others_hold_is_lifted(tmp_path):
-    # The worker's hold lifts after the control plane's (CoreDNS lands there first), waited for by the
-    # worker's script itself, in the control plane, rather than by a step after the control plane's.
-    kubelet = tmp_path / "kubelet-pid"
-    kubelet.write_text("1\n")
-    ready = tmp_path / "subnet.env"
-    ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
-    lift, log = start_lift(tmp_path, kubelet, ready, "r-control-plane")
-    time.sleep(1.0)
-    assert lift.poll() is None and lifted(log) == []
-    first = tmp_path / "run" / "kindling" / "pod-network-lifted" / "r-control-plane"
-    first.parent.mkdir(parents=True)
-    first.write_text("")
-    out, err = lift.communicate(timeout=10)
-    assert lift.returncode == 0, err
-    assert lifted(log) == [TAINT_LIFTED]
-    assert out.strip() == "serving"
-
-
-def test_a_hold_lifted_before_is_taken_as_lifted_and_one_still_there_fails_the_step(tmp_path):
-    kubelet = tmp_path / "kubelet-pid"
-    kubelet.write_text("1\n")
-    ready = tmp_path / "subnet.env"
-    ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
-    # A step run again after its node's hold was lifted: the taint is gone; noted, as lifted.
-    lift, _ = start_lift(tmp_path / "again", kubelet, ready, taint_refused="other-taint")
-    out, err = lift.communicate(timeout=10)
-    assert lift.returncode == 0, err
-    assert out.strip() == "serving"
-    assert noted(tmp_path / "again", "r-worker-1")
-    # The taint is still there: the step fails with kubectl's answer, and nothing is noted.
-    lift, _ = start_lift(tmp_path / "held", kubelet, ready, taint_refused="hold")
-    _, err = lift.communicate(timeout=10)
-    assert lift.returncode != 0 and "taint refused" in err
-    assert not noted(tmp_path / "held", "r-worker-1")

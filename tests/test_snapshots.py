@@ -252,11 +252,7 @@ def test_the_new_identity_is_made_while_the_node_boots_and_its_kubelet_waits_for
 def pod_network_steps(deployment) -> dict[str, object]:
     """The restore's pod-network steps, by the node they release (restore-pod-network.sh's second argument)."""
     steps = [r for r in deployment.of_type(shapes.COMMAND) if contract.RESTORE_NETWORK_SCRIPT in r.inputs["create"]]
-    by_node = {}
-    for step in steps:
-        words = shlex.split(step.inputs["create"])
-        by_node[words[words.index(contract.RESTORE_NETWORK_SCRIPT) + 2]] = step
-    return by_node
+    return {shlex.split(r.inputs["create"])[-3]: r for r in steps}
 
 
 def test_restored_nodes_are_held_until_their_pod_network_serves():
@@ -268,23 +264,19 @@ def test_restored_nodes_are_held_until_their_pod_network_serves():
     assert shlex.split(worker.inputs["create"])[-1] == contract.POD_NETWORK_HOLD_TAINT
     steps = pod_network_steps(deployment)
     assert set(steps) == {"snap-r1-control-plane", "snap-r1-worker-1"}
-    # control plane (whose admin lifts the taint), node, what flannel writes once it serves, the taint, and
-    # for the worker the node whose hold is lifted first: the control plane's, where CoreDNS then lands
-    # first, as in a normal up. The worker's script waits for that itself, beside the control plane's step:
-    # a step after it added its own start, about a second, to the up's end.
-    held = ["snap-r1-control-plane", contract.POD_NETWORK_READY_FILES["flannel"], contract.POD_NETWORK_HOLD_TAINT]
-    control_plane, worker_lift = steps["snap-r1-control-plane"], steps["snap-r1-worker-1"]
-    assert shlex.split(control_plane.inputs["create"])[-4:] == [held[0], "snap-r1-control-plane", *held[1:]]
-    assert shlex.split(worker_lift.inputs["create"])[-5:] == [
-        held[0],
-        "snap-r1-worker-1",
-        *held[1:],
-        "snap-r1-control-plane",
-    ]
-    assert control_plane.urn not in worker_lift.dependencies
-    # Each is lifted only after its node registered.
-    assert restore.urn in control_plane.dependencies
-    assert worker.urn in worker_lift.dependencies
+    for node, step in steps.items():
+        # control plane (whose admin lifts the taint), node, what flannel writes once it serves, the taint
+        assert shlex.split(step.inputs["create"])[-4:] == [
+            "snap-r1-control-plane",
+            node,
+            contract.POD_NETWORK_READY_FILES["flannel"],
+            contract.POD_NETWORK_HOLD_TAINT,
+        ]
+    # Each is lifted only after its node registered; the worker's after the control plane's, where CoreDNS
+    # then lands first, as in a normal up.
+    assert restore.urn in steps["snap-r1-control-plane"].dependencies
+    assert worker.urn in steps["snap-r1-worker-1"].dependencies
+    assert steps["snap-r1-control-plane"].urn in steps["snap-r1-worker-1"].dependencies
 
 
 def test_the_network_release_of_a_held_restore_does_not_wait_for_its_pods_on_top_of_the_holds():

@@ -1,16 +1,13 @@
 #!/bin/sh
 # Host side: once the pod network serves on node $2 of the cluster whose control plane is node $1 (its
 # agent has written file $3 there) and its kubelet has settled (below), lift the taint $4 that held the
-# node's pods back until then (restore-control-plane.sh, restore-worker-node.sh), and, given node $5, not
-# before $5's was lifted. A kubelet may not lift its own taints: the control plane's admin does, and notes
-# each node it lifted in the control plane's $lifted_dir, where a node that waits for another looks.
+# node's pods back until then (restore-control-plane.sh, restore-worker-node.sh). A kubelet may not lift
+# its own taints: the control plane's admin does.
 set -eu
 control_plane=$1
 node=$2
 ready_file=$3
 hold=$4
-first=${5:-}
-lifted_dir=/run/kindling/pod-network-lifted
 # Nor before the node's kubelet has run KUBELET_SETTLED seconds: a kubelet delays the first probe of each pod
 # it gets in its first ten seconds (the period of CoreDNS's readiness probe) by a random part of the
 # probe's period, and CoreDNS, placed here as soon as the hold lifts, would be Ready up to that much later.
@@ -38,25 +35,12 @@ case $watched in
 4) echo "the kubelet on $node did not run $KUBELET_SETTLED s on end within 300s" >&2; exit 1 ;;
 *) echo "could not watch $node for $ready_file (docker exec failed: $watched)" >&2; exit 1 ;;
 esac
-# Watched from inside the control plane, as above.
-if [ -n "$first" ] && ! docker exec "$control_plane" /bin/sh -c '
-    deadline=$(($(date +%s) + 300))
-    until test -e "$1"; do
-        [ "$(date +%s)" -lt "$deadline" ] || exit 3
-        sleep 0.1
-    done' watch "$lifted_dir/$first"; then
-    echo "the hold on $first was not lifted within 300s, and $node's waits for it" >&2
-    exit 1
-fi
-# Lifted at once, and noted, in one exec; the taint is looked for only when the lift fails (a node retried
-# after it was lifted).
-docker exec "$control_plane" /bin/sh -c '
-    admin() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
-    if ! lifted=$(admin taint node "$1" "$2:NoSchedule-" 2>&1); then
-        if admin get node "$1" -o "jsonpath={.spec.taints[*].key}" | tr " " "\n" | grep -qx "$2"; then
-            echo "$lifted" >&2
-            exit 1
-        fi
+admin() { docker exec "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+# Lifted at once; asked whether it is there only when that fails (a node retried after it was lifted).
+if ! lifted=$(admin taint node "$node" "$hold:NoSchedule-" 2>&1); then
+    if admin get node "$node" -o 'jsonpath={.spec.taints[*].key}' | tr ' ' '\n' | grep -qx "$hold"; then
+        echo "$lifted" >&2
+        exit 1
     fi
-    mkdir -p "$3" && touch "$3/$1"' lift "$node" "$hold" "$lifted_dir"
+fi
 echo serving
