@@ -9,7 +9,9 @@ In the order it happens, as small steps:
    while the nodes stay paused; then unpause them;
 4. build each snapshot image from its commit with the kubelet disabled until a restore has given the
    node its new identity, and no machine id, so that every restored node makes its own;
-5. label the images and volumes with the snapshot's manifest (kindling/snapshots.py).
+5. label the images and volumes with the snapshot's manifest (kindling/snapshots.py);
+6. have the engine's host write the volumes to disk, so that the snapshot is there when this returns, and
+   the first restore does not wait behind the write-back of its copies.
 """
 
 from __future__ import annotations
@@ -117,6 +119,16 @@ def copy_volume(source: str, target: str, image: str) -> None:
     )  # fmt: skip
 
 
+def write_out(volumes: list[str], image: str) -> None:
+    """Have the engine's host write the snapshot's volumes to disk (sync -f of each one's filesystem). Their
+    copies (a gigabyte for a control plane and a worker) went through its page cache, to be written back in
+    the next seconds, maybe while the first restore starts, whose etcd then waits behind that; and a snapshot
+    said to be made should be on disk."""
+    mounts = [f"--volume={volume}:/{index}" for index, volume in enumerate(volumes)]
+    paths = [f"/{index}" for index in range(len(volumes))]
+    docker("run", "--rm", "--network", "none", "--entrypoint", "sync", *mounts, image, "-f", *paths)
+
+
 def capture(cluster: str, name: str, say=print) -> Snapshot:
     nodes = cluster_nodes(cluster)
     snapshot = describe(cluster, name, nodes)
@@ -145,6 +157,8 @@ def capture(cluster: str, name: str, say=print) -> Snapshot:
                 (Path(context) / "Dockerfile").write_text(_dockerfile(base, snapshot, index))
                 # The classic builder leaves no build cache behind.
                 docker("build", "--quiet", "--tag", reference, context, env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        say("writing the snapshot's volumes to disk")
+        write_out([var_volume_name(name, index) for index in range(len(nodes))], reference)
         done = True
     finally:
         for commit in commits:
