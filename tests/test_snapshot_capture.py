@@ -4,27 +4,15 @@ otherwise wait behind the write-back of a gigabyte of copies)."""
 
 import pytest
 
-from kindling.snapshots import Snapshot, SnapshotNode, image_reference, var_volume_name
+from kindling.snapshots import image_reference, var_volume_name
 from snapshot import capture
+from tests.test_snapshots import SNAPSHOT
 
+# The snapshot's nodes as docker inspect shows them (what capture reads: names and /var volumes).
 NODES = [
-    {"Name": "/demo-control-plane", "Mounts": [{"Destination": "/var", "Type": "volume", "Name": "demo-cp-var"}]},
-    {"Name": "/demo-worker-1", "Mounts": [{"Destination": "/var", "Type": "volume", "Name": "demo-w1-var"}]},
+    {"Name": f"/{node.name}", "Mounts": [{"Destination": "/var", "Type": "volume", "Name": f"{node.name}-var"}]}
+    for node in SNAPSHOT.nodes
 ]
-SNAPSHOT = Snapshot(
-    name="snap",
-    release="1.34.0",
-    cluster="demo",
-    created="2026-12-05T06:00:00Z",
-    pod_subnet="10.244.0.0/16",
-    service_subnet="10.96.0.0/12",
-    cni="flannel",
-    kube_proxy_mode="iptables",
-    nodes=(
-        SnapshotNode("control-plane", "demo-control-plane", "10.34.0.2"),
-        SnapshotNode("worker", "demo-worker-1", "10.34.0.3"),
-    ),
-)
 
 
 @pytest.fixture
@@ -42,7 +30,7 @@ def docker_calls(monkeypatch):
 
 
 def test_the_snapshots_volumes_are_written_to_disk_once_made_and_after_the_nodes_run_again(docker_calls):
-    capture.capture("demo", "snap", say=lambda _: None)
+    capture.capture(SNAPSHOT.cluster, "snap", say=lambda _: None)
     verbs = [call[0] for call in docker_calls]
     (sync,) = [
         call for call in docker_calls if "--entrypoint" in call and call[call.index("--entrypoint") + 1] == "sync"
@@ -58,5 +46,5 @@ def test_the_snapshots_volumes_are_written_to_disk_once_made_and_after_the_nodes
         f"--volume={volumes[1]}:/1",
     ]
     assert sync[-3:] == ("-f", "/0", "/1")
-    assert image_reference("snap", "demo-worker-1", "demo") in sync
+    assert image_reference("snap", SNAPSHOT.nodes[-1].name, SNAPSHOT.cluster) in sync
     assert "--network" in sync and sync[sync.index("--network") + 1] == "none"
