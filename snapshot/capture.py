@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from kindling.contract import LABEL_CLUSTER, LABEL_ROLE, NODE_ROLES
+from kindling.contract import HELPER_VAR_MOUNT, LABEL_CLUSTER, LABEL_ROLE, NODE_ROLES
 from kindling.snapshots import (
     LABEL_MANIFEST,
     LABEL_NODE,
@@ -122,8 +122,9 @@ COPY_VAR = f'cp -a "$1/." "$2/" && rm -f "$2"/{PREALLOCATED_WAL}'
 def copy_volume(source: str, target: str, image: str) -> None:
     """Copy a node's /var volume into a snapshot's volume (COPY_VAR)."""
     docker(
-        "run", "--rm", "--network", "none", "--cap-add", "SYS_ADMIN", "--entrypoint", "sh",
-        "-v", f"{source}:/from:ro", "-v", f"{target}:/to", image, "-c", COPY_VAR, "copy-var", "/from", "/to",
+        "run", "--rm", "--network", "none", "--cap-add", "SYS_ADMIN", "--mount", HELPER_VAR_MOUNT,
+        "--entrypoint", "sh", "-v", f"{source}:/from:ro", "-v", f"{target}:/to", image,
+        "-c", COPY_VAR, "copy-var", "/from", "/to",
     )  # fmt: skip
 
 
@@ -134,7 +135,10 @@ def write_out(volumes: list[str], image: str) -> None:
     said to be made should be on disk."""
     mounts = [f"--volume={volume}:/{index}" for index, volume in enumerate(volumes)]
     paths = [f"/{index}" for index in range(len(volumes))]
-    docker("run", "--rm", "--network", "none", "--entrypoint", "sync", *mounts, image, "-f", *paths)
+    docker(
+        "run", "--rm", "--network", "none", "--mount", HELPER_VAR_MOUNT, "--entrypoint", "sync", *mounts, image,
+        "-f", *paths,
+    )  # fmt: skip
 
 
 def capture(cluster: str, name: str, say=print) -> Snapshot:

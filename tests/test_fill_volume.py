@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from components.shell import SCRIPTS
+from kindling.contract import HELPER_VAR_MOUNT
 
 LAYERS = "lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots"
 
@@ -66,3 +67,42 @@ def test_a_fill_again_over_a_half_done_one_never_writes_through_a_link(tmp_path)
         source / LAYERS / "1" / "fs" / "bin" / "sh"
     ).stat().st_ino
     assert not (target / "stale").exists()
+
+
+def copy_volume_docker_runs(tmp_path, plain: bool) -> list[list[str]]:
+    """copy-volume.sh's docker runs, with docker stood in: volumes under one directory of the engine's, plain
+    (local, no options) or not. Returns each run's arguments."""
+    log = tmp_path / "runs"
+    docker = tmp_path / "bin" / "docker"
+    docker.parent.mkdir(parents=True)
+    options = 0 if plain else 1
+    docker.write_text(
+        f"""#!/bin/sh
+case "$1 $2" in
+"volume inspect")
+    case "$4" in
+    *Mountpoint*) echo "/var/lib/docker/volumes/$5/_data" ;;
+    *) echo "local {options}" ;;
+    esac ;;
+"run "*) printf '%s\\n' "$@" | tr '\\n' ' ' >> {log}; echo >> {log} ;;
+esac
+"""
+    )
+    docker.chmod(0o755)
+    env = {"PATH": f"{docker.parent}:/usr/bin:/bin", "KINDLING_NODE_SCRIPT": "true"}
+    subprocess.run(
+        ["sh", str(SCRIPTS / "copy-volume.sh"), "snap-var", "r1-var", "kindling-snapshot/snap:control-plane"],
+        env=env,
+        check=True,
+    )
+    return [line.split() for line in log.read_text().splitlines()]
+
+
+def test_a_fill_makes_no_copy_of_the_images_own_var(tmp_path):
+    # The node image declares /var a volume: a run without a mount there makes an anonymous volume, and copies
+    # the image's /var into it (0.7 s of a fill's 0.9 s start here).
+    for plain in (True, False):
+        (run,) = copy_volume_docker_runs(tmp_path / str(plain), plain)
+        mount = run.index("--mount")
+        assert run[mount + 1] == HELPER_VAR_MOUNT == "type=tmpfs,destination=/var"
+        assert mount < run.index("kindling-snapshot/snap:control-plane")

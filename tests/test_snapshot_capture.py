@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from kindling.contract import HELPER_VAR_MOUNT
 from kindling.snapshots import image_reference, var_volume_name
 from snapshot import capture
 from tests.test_snapshots import SNAPSHOT
@@ -50,6 +51,8 @@ def test_the_snapshots_volumes_are_written_to_disk_once_made_and_after_the_nodes
     assert sync[-3:] == ("-f", "/0", "/1")
     assert image_reference("snap", SNAPSHOT.nodes[-1].name, SNAPSHOT.cluster) in sync
     assert "--network" in sync and sync[sync.index("--network") + 1] == "none"
+    # No anonymous volume with a copy of the image's own /var (which it declares a volume).
+    assert sync[sync.index("--mount") + 1] == HELPER_VAR_MOUNT
 
 
 def test_a_snapshots_var_leaves_out_the_wal_segment_etcd_makes_ahead_of_need(tmp_path, docker_calls):
@@ -72,3 +75,4 @@ def test_a_snapshots_var_leaves_out_the_wal_segment_etcd_makes_ahead_of_need(tmp
     assert len(copies) == len(SNAPSHOT.nodes)
     for call, node in zip(copies, NODES, strict=True):
         assert f"{node['Mounts'][0]['Name']}:/from:ro" in call and call[-2:] == ("/from", "/to")
+        assert call[call.index("--mount") + 1] == HELPER_VAR_MOUNT

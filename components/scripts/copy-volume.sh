@@ -13,8 +13,10 @@ volumes=$(dirname "$(dirname "$from")")
 # Only a plain local volume is its directory: one with mount options (tmpfs, nfs) is mounted there only
 # while a container uses it.
 plain() { [ "$(docker volume inspect --format '{{.Driver}} {{len .Options}}' "$1")" = "local 0" ]; }
+# The node image declares /var a volume: without a mount there, docker would make an anonymous volume and
+# copy the image's /var into it at every fill (0.7 s of the fill's 0.9 s start here), for nothing.
 fill() {
-    docker run --rm --network none --cap-add SYS_ADMIN --entrypoint /bin/sh "$@"
+    docker run --rm --network none --cap-add SYS_ADMIN --mount type=tmpfs,destination=/var --entrypoint /bin/sh "$@"
 }
 if plain "$1" && plain "$2" && [ "$volumes" = "$(dirname "$(dirname "$to")")" ] && [ "$volumes" != / ] &&
     fill --volume "$volumes:/volumes" "$3" -c "$KINDLING_NODE_SCRIPT" fill-volume.sh \
