@@ -18,15 +18,24 @@ def kubelet_age(pid: int) -> float:
     return float(Path("/proc/uptime").read_text().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def start_lift(tmp_path, kubelet: Path, ready: Path) -> tuple[subprocess.Popen, Path]:
+def start_lift(tmp_path, kubelet: Path, ready: Path, journal: dict[int, float] | None = None):
+    """Runs the script; the node's journal has, for each kubelet process in ``journal``, its "Started kubelet"
+    line stamped at the given time (seconds since the epoch). Returns the script's process and its log."""
     log = tmp_path / "log"
+    lines = "".join(
+        f'_PID={pid}) echo "{stamp:.6f} r-worker-1 kubelet[{pid}]: I1205 server.go:1289] \\"Started kubelet\\"" ;;\n'
+        for pid, stamp in (journal or {}).items()
+    )
+    journalctl = f"""echo "journalctl $*" >> {tmp_path}/journal-reads
+case "$1" in
+{lines}esac"""
     docker = f"""[ "$1" = exec ] || exit 9
 shift; node=$1; shift
 case "$1" in
 /bin/sh) exec "$@" ;;
 *) echo "$node $*" >> {log} ;;
 esac"""
-    env = stand_ins(tmp_path, {"docker": docker, "systemctl": f"cat {kubelet}"})
+    env = stand_ins(tmp_path, {"docker": docker, "systemctl": f"cat {kubelet}", "journalctl": journalctl})
     lift = subprocess.Popen(
         ["/bin/sh", str(SCRIPTS / "restore-pod-network.sh"), "r-control-plane", "r-worker-1", str(ready), "hold"],
         env=env,
@@ -44,7 +53,7 @@ def lifted(log: Path) -> list[str]:
 TAINT_LIFTED = "r-control-plane kubectl --kubeconfig /etc/kubernetes/admin.conf taint node r-worker-1 hold:NoSchedule-"
 
 
-def test_the_hold_stays_while_the_kubelet_is_in_its_first_seconds_and_lifts_once_it_has_run_11(tmp_path):
+def test_without_its_started_line_the_hold_lifts_once_the_kubelet_has_run_11_s(tmp_path):
     assert kubelet_age(1) >= 11, "this test needs a process 1 that has run at least 11 s"
     ready = tmp_path / "subnet.env"
     ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
@@ -80,3 +89,44 @@ def test_the_hold_stays_until_the_pod_network_serves_whatever_the_kubelets_age(t
     assert out.strip() == "serving"
     assert lift.returncode == 0, err
     assert lifted(log) == [TAINT_LIFTED]
+
+
+def test_the_hold_lifts_ten_seconds_after_the_kubelet_said_it_started(tmp_path):
+    # The kubelet makes its probe manager before it logs "Started kubelet": ten seconds after that line the
+    # pods it gets are probed at once, whatever its process's age (here under a second).
+    ready = tmp_path / "subnet.env"
+    ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
+    young = subprocess.Popen(["sleep", "30"])
+    kubelet = tmp_path / "kubelet-pid"
+    kubelet.write_text(f"{young.pid}\n")
+    try:
+        lift, log = start_lift(tmp_path, kubelet, ready, journal={young.pid: time.time() - 9.2})
+        time.sleep(0.3)
+        assert lift.poll() is None and lifted(log) == []
+        out, err = lift.communicate(timeout=5)
+    finally:
+        young.kill()
+    assert lift.returncode == 0, err
+    assert lifted(log) == [TAINT_LIFTED]
+    assert out.strip() == "serving"
+    # The journal read once the line was found.
+    assert (tmp_path / "journal-reads").read_text().splitlines() == [
+        f"journalctl _PID={young.pid} -o short-unix --no-pager"
+    ]
+
+
+def test_a_restarted_kubelet_counts_from_its_own_start(tmp_path):
+    # A kubelet started again (a new process) delays its first probes anew: the line of the one before counts
+    # no more.
+    ready = tmp_path / "subnet.env"
+    ready.write_text("FLANNEL_SUBNET=10.244.1.1/24\n")
+    young = subprocess.Popen(["sleep", "30"])
+    kubelet = tmp_path / "kubelet-pid"
+    kubelet.write_text(f"{young.pid}\n")
+    try:
+        lift, log = start_lift(tmp_path, kubelet, ready, journal={1: time.time() - 60, young.pid: time.time() - 1})
+        time.sleep(1.5)
+        assert lift.poll() is None and lifted(log) == []
+    finally:
+        lift.kill()
+        young.kill()
