@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.clock import timed
+from kindling.contract import HELPER_VAR_MOUNT
 from kindling.snapshots import list_snapshots
 from tests.e2e.bringup import Bringup, set_config
 
@@ -35,7 +36,8 @@ SHAPES = ((1, "", "1+1 nodes", 20), (0, "_no_worker", "1 control plane", 15))
 
 def volume_bytes(volume: str, image: str) -> int:
     """What a volume holds, in bytes (du in a container of an image the engine has: nothing is pulled)."""
-    mounted = ["--volume", f"{volume}:/v:ro"]
+    # The tmpfs: no anonymous volume with a copy of the image's own /var (kindling/contract.py).
+    mounted = ["--volume", f"{volume}:/v:ro", "--mount", HELPER_VAR_MOUNT]
     counted = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--entrypoint", "du", *mounted, image, "-sb", "/v"],
         capture_output=True,

@@ -18,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
+from kindling.contract import HELPER_VAR_MOUNT
+
 PKI = "/etc/kubernetes/pki"
 KUBECONFIGS = ("admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf")
 KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
@@ -45,9 +47,11 @@ def fingerprint(pem: bytes) -> str:
 
 
 def from_image(image: str, path: str) -> bytes | None:
-    """A file of a (snapshot) image, read without starting its entrypoint or any network."""
+    """A file of a (snapshot) image, read without starting its entrypoint or any network (nor a copy of the
+    image's own /var: kindling/contract.py's HELPER_VAR_MOUNT, so not a file below /var)."""
     done = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "cat", image, path], capture_output=True
+        ["docker", "run", "--rm", "--network", "none", "--mount", HELPER_VAR_MOUNT, "--entrypoint", "cat", image, path],
+        capture_output=True,
     )
     return done.stdout if done.returncode == 0 else None
 
