@@ -12,10 +12,10 @@ hold=$4
 # pod it gets in its first ten seconds (the period of CoreDNS's readiness probe), counted from when it made
 # its probe manager, by a random part of the probe's period, and CoreDNS, placed here as soon as the hold
 # lifts, would be Ready up to that much later. The kubelet makes its probe manager before it logs "Started
-# kubelet" (every release of the catalog): ten seconds after that line, which journald stamps, the pods it
-# gets are probed at once. Where the line cannot be found, the kubelet's process must have run
-# KUBELET_SETTLED seconds (its probe manager comes some 0.4 s after its start on two busy cores; a second
-# more covers that).
+# kubelet" (in every release read, 1.18 to 1.34; before 1.21 it delays every pod's first probe so, whenever
+# it comes): ten seconds after that line, which journald stamps, the pods it gets are probed at once. Where
+# the line cannot be found, the kubelet's process must have run KUBELET_SETTLED seconds (its probe manager
+# comes some 0.4 s after its start on two busy cores; a second more covers that).
 PROBE_PERIOD=10
 KUBELET_SETTLED=11
 # Watched from inside the node: a docker exec for each look would add its own tenth of a second or more.
