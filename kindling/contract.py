@@ -67,11 +67,11 @@ NODE_NETWORK_TYPE = "kindling:index:NodeNetwork"
 PRELOADED_IMAGES_TYPE = "kindling:index:PreloadedImages"
 LOADED_IMAGES_TYPE = "kindling:index:LoadedImages"
 
-# Clusters started from a snapshot (make snapshot, kindling:snapshot): the restore replaces kubeadm init/join.
 # A helper container run from a node or snapshot image (make snapshot's copies): their image declares /var a
 # volume, and without a mount there docker makes an anonymous volume and copies the image's /var into it at
 # every run (0.7 s of a 0.9 s start on this machine). scripts/copy-volume.sh does the same for restores.
 HELPER_VAR_MOUNT = "type=tmpfs,destination=/var"
+# Clusters started from a snapshot (make snapshot, kindling:snapshot): the restore replaces kubeadm init/join.
 RESTORE_SCRIPT = "restore-control-plane.sh"
 RESTORE_WORKER_SCRIPT = "restore-worker.sh"
 RESTORE_STEP = "restore"

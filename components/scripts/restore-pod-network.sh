@@ -47,7 +47,7 @@ docker exec "$node" /bin/sh -c '
 case $watched in
 0) ;;
 3) echo "the pod network did not start on $node within 300s (no $ready_file there)" >&2; exit 1 ;;
-4) echo "the kubelet on $node did not run $PROBE_PERIOD s on end within 300s" >&2; exit 1 ;;
+4) echo "the kubelet on $node did not probe for $PROBE_PERIOD s on end within 300s" >&2; exit 1 ;;
 *) echo "could not watch $node for $ready_file (docker exec failed: $watched)" >&2; exit 1 ;;
 esac
 admin() { docker exec "$control_plane" kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
