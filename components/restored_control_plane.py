@@ -3,11 +3,12 @@
 The node boots from the snapshot's image and /var with its kubelet off. A first step
 (scripts/restore-identity.sh) gives it the stack's own identity before anything runs: a new CA, certificates,
 kubeconfigs and service-account key from kubeadm's own phases and the stack's rendered configuration
-(previewed and checked by policies as an init's is). The workers need no more than that (restored_worker.py),
-so they restore beside the rest (scripts/restore-control-plane.sh): the control plane started, etcd's member
-moved to the node's address, and what the cluster's etcd still holds of the snapshot's nodes and credentials
-deleted. What follows (the kubeconfig, Ready, the node's versions) is a kubeadm init's. Each restored node is
-held (tainted) until its pod network serves (scripts/restore-pod-network.sh, pod_network_served).
+(previewed and checked by policies as an init's is), and starts the kubelet on them, which starts the control
+plane. The workers need no more than that (restored_worker.py), so they restore beside the rest
+(scripts/restore-control-plane.sh): etcd's member moved to the node's address, and what the cluster's etcd
+still holds of the snapshot's nodes and credentials deleted. What follows (the kubeconfig, Ready, the node's
+versions) is a kubeadm init's. Each restored node is held (tainted) until its pod network serves
+(scripts/restore-pod-network.sh, pod_network_served).
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ class RestoredControlPlane(pulumi.ComponentResource):
         hold = POD_NETWORK_HOLD_TAINT if self.pod_network_ready_file else ""
         # A restore runs once per node, as kubeadm init does; a new node container restores again. The
         # identity's keys need nothing of systemd's boot, and are made beside it (the script waits for
-        # systemd and containerd where it needs them): the kubelet starts a second sooner.
+        # systemd and containerd where it needs them): the kubelet starts a second sooner. The kubelet
+        # starts in this step too, as soon as the keys are made: the next step would start it only after
+        # Pulumi had seen this one end.
         self.identity = run_script(
             f"{name}-{RESTORE_IDENTITY_STEP}",
-            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=(POD_CONTAINERS, RESTORE_WAITS)),
+            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=(POD_CONTAINERS, RESTORE_WAITS, KUBELET_SLICES)),
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],
@@ -103,7 +106,7 @@ class RestoredControlPlane(pulumi.ComponentResource):
                 " ".join(args.snapshot_nodes),
                 hold,
                 *args.taints_to_remove,
-                library=(RESTORE_WAITS, KUBELET_SLICES),
+                library=(RESTORE_WAITS,),
             ),
             update="true",
             stdin=args.kubeadm_config,

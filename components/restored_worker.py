@@ -58,7 +58,7 @@ class RestoredWorker(pulumi.ComponentResource):
         ready_file = args.control_plane.pod_network_ready_file
         if ready_file:
             # Released after the control plane, CoreDNS lands there first, as in a normal up; and the kubelet
-            # that has run longest probes its readiness soonest (restore-control-plane.sh, 2).
+            # that has run longest probes its readiness soonest (restore-identity.sh).
             pod_network_served(
                 self,
                 name,

@@ -171,8 +171,10 @@ def test_both_restores_first_remove_the_snapshots_dead_containers():
     assert "remove_pod_containers()" in worker.inputs["environment"]["KINDLING_NODE_SCRIPT_LIBRARY"]
     assert "$KINDLING_SCRIPT_LIBRARY$KINDLING_SCRIPT" in identity.inputs["create"]
     assert "remove_pod_containers" in identity.inputs["environment"]["KINDLING_SCRIPT"]
-    # The control plane's kubelet starts only in the restore, after the identity step.
-    assert "kubelet-start" in restore.inputs["environment"]["KINDLING_SCRIPT"]
+    # The control plane's kubelet starts only once its identity is made, at that step's end.
+    identity_script = identity.inputs["environment"]["KINDLING_SCRIPT"]
+    assert identity_script.index("remove_pod_containers") < identity_script.index("phase kubelet-start")
+    assert "kubelet-start" not in restore.inputs["environment"]["KINDLING_SCRIPT"]
     assert identity.urn in restore.dependencies
     worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
     assert worker_script.index("remove_pod_containers") < worker_script.index("systemctl restart kubelet")
@@ -193,16 +195,16 @@ def test_the_control_planes_restore_steps_read_the_waits_they_call_ahead_of_them
 
 def test_every_restored_kubelet_finds_its_qos_slices_made_before_it_starts():
     # On a cgroup v1 host, systemd removes the kubelet's QoS slices' devices directories while the kubelet
-    # makes pods' cgroups below them, and that pod waits 10-15 s (kubelet-slices.sh): both restores make the
-    # slices first, from the library read ahead of their scripts.
-    _, restore, worker = restore_steps(restored())
-    for step, variable in ((restore, "KINDLING_SCRIPT"), (worker, "KINDLING_NODE_SCRIPT")):
+    # makes pods' cgroups below them, and that pod waits 10-15 s (kubelet-slices.sh): the steps that start a
+    # restored kubelet make the slices first, from the library read ahead of their scripts.
+    identity, _, worker = restore_steps(restored())
+    for step, variable in ((identity, "KINDLING_SCRIPT"), (worker, "KINDLING_NODE_SCRIPT")):
         library = step.inputs["environment"][f"{variable}_LIBRARY"]
         assert "make_kubelet_slices()" in library
         script = step.inputs["environment"][variable]
         assert "make_kubelet_slices()" not in script
-    restore_script = restore.inputs["environment"]["KINDLING_SCRIPT"]
-    assert restore_script.index("make_kubelet_slices") < restore_script.index("phase kubelet-start")
+    identity_script = identity.inputs["environment"]["KINDLING_SCRIPT"]
+    assert identity_script.index("make_kubelet_slices") < identity_script.index("phase kubelet-start")
     worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
     assert worker_script.index("make_kubelet_slices") < worker_script.index("systemctl restart kubelet")
 
@@ -227,8 +229,9 @@ def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():
 
 def test_the_new_identity_is_made_while_the_node_boots_and_its_kubelet_waits_for_the_boot():
     # The keys are most of the identity step and need nothing of systemd: made beside the boot (the script
-    # waits for systemd and containerd where it needs them), the kubelet starts a second sooner. The
-    # restore waits for the boot itself, not after the step that looks for it once a second.
+    # waits for systemd and containerd where it needs them), the kubelet starts a second sooner. The step
+    # waits for the boot itself before it starts the kubelet, not after the step that looks for it once a
+    # second, and not after Pulumi has seen it end (the kubelet starts in it).
     deployment = restored()
     identity, restore, _ = restore_steps(deployment)
     (container,) = [r for r in deployment.of_type(shapes.CONTAINER) if r.inputs["name"] == "snap-r1-control-plane"]
@@ -245,8 +248,8 @@ def test_the_new_identity_is_made_while_the_node_boots_and_its_kubelet_waits_for
     assert script.index("wait_for systemd_in initializing starting running degraded") < script.index(
         "is-enabled --quiet kubelet"
     )
-    restoring = restore.inputs["environment"]["KINDLING_SCRIPT"]
-    assert restoring.index("wait_for systemd_in running degraded") < restoring.index("phase kubelet-start")
+    assert script.index("phase certs ca") < script.index("wait_for systemd_in running degraded")
+    assert script.index("wait_for systemd_in running degraded") < script.index("phase kubelet-start")
 
 
 def pod_network_steps(deployment) -> dict[str, object]:

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Read before restore-control-plane.sh and restore-worker-node.sh, which call make_kubelet_slices just before
+# Read before restore-identity.sh and restore-worker-node.sh, which call make_kubelet_slices just before
 # they start a restored node's kubelet (components/restored_control_plane.py and restored_worker.py give it
 # to them as their library).
 #

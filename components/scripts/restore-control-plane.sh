@@ -1,7 +1,7 @@
 #!/bin/sh
-# Node side: start a control plane from a snapshot under the identity restore-identity.sh gave it (its new
-# CA, certificates, kubeconfigs and service-account key), and clear what the cluster still holds of the
-# snapshot's nodes and credentials. stdin: the stack's own kubeadm configuration, as kubeadm init would read
+# Node side: the rest of a control plane's restore from a snapshot, once restore-identity.sh gave it its new
+# identity (CA, certificates, kubeconfigs and service-account key) and started its kubelet on it: clear what
+# the cluster still holds of the snapshot's nodes and credentials. stdin: the stack's own kubeadm configuration, as kubeadm init would read
 # it. $1: the address the snapshot's control plane had; $2: the snapshot's node names; $3: the taint that
 # holds this cluster's nodes until their pod network serves (empty: none; restore-pod-network.sh lifts it);
 # further arguments: taints to remove (given only when the cluster has no workers)
@@ -15,8 +15,6 @@ network_hold=$3
 shift 3
 node=$(hostname)
 config=/etc/kindling/kubeadm.yaml
-# While it exists, the kubelet registers its Node held (see 2). Under /run, it is gone when the node restarts.
-registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
 umask 077
 mkdir -p /etc/kindling
 cat > "$config"
@@ -39,37 +37,7 @@ wait_for_background() {
     [ "$failed" = 0 ] || { echo "a step of the restore failed (above)" >&2; exit 1; }
 }
 
-# 0. The node's boot finished (the identity step, before this, waited only for systemd to answer): looked
-# for here, every 0.2 s (wait_for: restore-waits.sh, read ahead of this), rather than after the step that
-# waits for it, which looks once a second.
-wait_for systemd_in running degraded
-
-# 1. etcd and the control plane for this node's name and address, and the kubelet that runs them.
-phase etcd local
-phase control-plane all
-# The controller manager starts once the API server is ready (in 3): started beside it, its first try for
-# its leader lease met an API server not authorising anyone yet, and it tried again only 2-4.4 s on (its
-# retry period, jittered), holding every controller that long.
-held_manifest=/etc/kindling/kube-controller-manager.yaml
-mv /etc/kubernetes/manifests/kube-controller-manager.yaml "$held_manifest"
-
-# 2. The kubelet, started once: it runs etcd and the control plane, and registers the Node as soon as the
-# API server answers (held, when the pod network has a hold, until that network serves; a kept Node is
-# held in 4). It starts here, not after the clean-up, because the kubelet probes the pods it gets in its
-# first ten seconds at a random point of their period: CoreDNS's readiness, 10 s, would come that much later.
-# It finds none of the snapshot's pods to start (3 deletes them) but its own static pods' mirrors.
-if [ -n "$network_hold" ]; then
-    mkdir -p "$(dirname "$registration")"
-    printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$network_hold" \
-        > "$registration"
-else
-    rm -f "$registration"
-fi
-make_kubelet_slices # kubelet-slices.sh, read ahead of this: that its pods' cgroups are made at the first try
-systemctl daemon-reload
-phase kubelet-start
-systemctl enable kubelet 2>/dev/null
-# 3. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
+# 1. etcd's member, which keeps the snapshot's peer address until told (its name it takes from its flags),
 # and the API server's endpoint lease under the snapshot's address, which would keep that address in
 # the kubernetes Service: while the API server starts. etcdctl runs in the etcd container: there is no
 # API server yet to reach it through. What waits for etcd and the API server looks every 0.2 s, on a host
@@ -139,7 +107,8 @@ move_etcd_member() {
     # And every pod of the snapshot but the mirrors of this node's static pods (a same-name restore's): no
     # kubelet starts one again with the snapshot's configuration (kube-proxy's endpoint, CA, tokens), on two
     # cores busy starting the control plane; their controllers make them anew as soon as they lead, with
-    # the restore's (5 says when that is not so).
+    # the restore's (3 says when that is not so).
+    # shellcheck disable=SC2154 # restore-waits.sh
     mirrors=$(for manifest in /etc/kubernetes/manifests/*.yaml "$held_manifest"; do
         echo "/registry/pods/kube-system/$(basename "$manifest" .yaml)-$node"
     done)
@@ -167,10 +136,11 @@ move_etcd_member() {
 }
 in_background move_etcd_member
 wait_for api_server_ready
-mv "$held_manifest" /etc/kubernetes/manifests/
+# The controller manager, held by restore-identity.sh until now (already in place: a restore run again).
+[ ! -e "$held_manifest" ] || mv "$held_manifest" /etc/kubernetes/manifests/
 wait_for_background
 
-# 4. The nodes kept (under the snapshot's own names) are held, as a new one registers held (see 2): the
+# 2. The nodes kept (under the snapshot's own names) are held, as a new one registers held: the
 # controller manager makes the pods anew, and none must land on a node whose network is not up.
 hold_kept_nodes() {
     kept=
@@ -193,7 +163,7 @@ blank_service_account_tokens() {
     secrets=$(ask get secrets --all-namespaces --field-selector type=kubernetes.io/service-account-token -o json)
     # Releases from 1.24 on make no such secrets: their pods' tokens are asked for, and signed, anew.
     [ "$(printf '%s' "$secrets" | jq '.items | length')" != 0 ] || return 0
-    # A patch of each, not a replace of what was listed: the controller manager, leading already (see 3),
+    # A patch of each, not a replace of what was listed: the controller manager, leading already (see 1),
     # writes the new CA into them meanwhile, and deletes the ones its own controllers found invalid (made
     # anew, they have nothing to lose): that one is gone is the one answer let pass.
     refused=$(printf '%s' "$secrets" | admin patch -f - --type merge --patch '{"data": {"token": null}}' 2>&1) || true
@@ -216,14 +186,14 @@ in_background publish_root_ca
 in_background admin delete csr --all
 # Helm's records of the snapshot stack's releases: the restored stack installs its own, over what runs.
 in_background admin delete secrets --all-namespaces --selector owner=helm
-# 5. kubeadm's records in the cluster: its configuration and kube-proxy's kubeconfig (with the new endpoint;
+# 3. kubeadm's records in the cluster: its configuration and kube-proxy's kubeconfig (with the new endpoint;
 # with the snapshot's, another cluster's name, kube-proxy never reaches the API server, and the pod
 # network after it crash-loops on the kubernetes Service).
 in_background phase upload-config kubeadm
 in_background phase addon kube-proxy
 wait_for_background
-# The pods made while 4 and 5 ran (the controller manager leads about a second after the API server is
-# ready, and makes the pods 3 deleted soon after): made with the snapshot's kube-proxy configuration, CA or
+# The pods made while 2 and 3 ran (the controller manager leads about a second after the API server is
+# ready, and makes the pods 1 deleted soon after): made with the snapshot's kube-proxy configuration, CA or
 # tokens, or placed on a kept node before it was held, they go, and their controllers make them anew.
 # Usually there are none yet; those made from here on have the restore's. Kept: the mirrors of this node's
 # static pods, which its kubelet made at registration from the restore's manifests (a 1.19 kubelet makes a
@@ -254,7 +224,7 @@ renew_cluster_info() {
 }
 in_background renew_cluster_info
 
-# 6. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet that started before
+# 4. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet that started before
 # the API server answered could make no mirror pod then, and one of before 1.2x makes it again only at its
 # next sync, a minute on (etcd-<node> and the others are missing from the API until then): restarted now,
 # it makes them at once (a kubelet of 1.19's time delays every probe at random after any start, so the

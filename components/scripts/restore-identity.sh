@@ -1,10 +1,11 @@
 #!/bin/sh
 # Node side: the first step of a control plane's restore from a snapshot: the snapshot's keys, certificates,
 # kubeconfigs and static pods go, and the stack's own replace them, from kubeadm's phases and the stack's
-# kubeadm configuration on stdin. $1: the taint that holds restored nodes until their pod network serves
-# (empty: none). Read after pod-containers.sh and restore-waits.sh. A step of its own because the workers
-# need only its new CA: their restores (restore-worker.sh) run beside the rest of the control plane's
-# (restore-control-plane.sh), so their kubelets have started, and settled, before their pods are made anew.
+# kubeadm configuration on stdin; then the kubelet starts on them. $1: the taint that holds restored nodes
+# until their pod network serves (empty: none). Read after pod-containers.sh, restore-waits.sh and
+# kubelet-slices.sh. A step of its own because the workers need only its new CA: their restores
+# (restore-worker.sh) run beside the rest of the control plane's (restore-control-plane.sh), so their
+# kubelets have started, and settled, before their pods are made anew.
 set -eu
 network_hold=$1
 config=/etc/kindling/kubeadm.yaml
@@ -82,4 +83,33 @@ for pid in $pids; do
     wait "$pid" || failed=1
 done
 [ "$failed" = 0 ] || { echo "a step of the restore's new identity failed (above)" >&2; exit 1; }
+# The kubelet, started as soon as the keys are made and the node's boot has finished (looked for every 0.1 s):
+# in this step, not the next, which Pulumi starts only after this one ends. It runs etcd and the control plane
+# for this node's name and address, and registers the Node once the API server answers (held, when the pod
+# network has a hold, until that network serves: restore-pod-network.sh lifts it). It starts before the
+# clean-up (restore-control-plane.sh) because the kubelet probes the pods it gets in its first ten seconds at
+# a random point of their period: CoreDNS's readiness, 10 s, would come that much later. It finds none of the
+# snapshot's pods to start (that step deletes them) but its own static pods' mirrors.
+wait_for systemd_in running degraded
+phase etcd local
+phase control-plane all
+# The controller manager starts only once the API server is ready (restore-control-plane.sh puts it in place):
+# started beside it, its first try for its leader lease met an API server not authorising anyone yet, and it
+# tried again only 2-4.4 s on (its retry period, jittered), holding every controller that long.
+# shellcheck disable=SC2154 # restore-waits.sh
+mv /etc/kubernetes/manifests/kube-controller-manager.yaml "$held_manifest"
+# While it exists, the kubelet registers its Node held. Under /run, it is gone when the node restarts.
+registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
+if [ -n "$network_hold" ]; then
+    mkdir -p "$(dirname "$registration")"
+    printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$network_hold" \
+        > "$registration"
+else
+    rm -f "$registration"
+fi
+make_kubelet_slices # kubelet-slices.sh, read ahead of this: that its pods' cgroups are made at the first try
+systemctl daemon-reload
+phase kubelet-start
+# Enabled last: an enabled kubelet says that this step is done (above).
+systemctl enable kubelet 2>/dev/null
 echo "new identity"

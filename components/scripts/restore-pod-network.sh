@@ -1,7 +1,7 @@
 #!/bin/sh
 # Host side: once the pod network serves on node $2 of the cluster whose control plane is node $1 (its
 # agent has written file $3 there) and its kubelet has settled (below), lift the taint $4 that held the
-# node's pods back until then (restore-control-plane.sh, restore-worker-node.sh). A kubelet may not lift
+# node's pods back until then (restore-identity.sh, restore-worker-node.sh). A kubelet may not lift
 # its own taints: the control plane's admin does.
 set -eu
 control_plane=$1

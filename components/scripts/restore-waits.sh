@@ -21,3 +21,8 @@ systemd_in() {
     done
     return 1
 }
+
+# Where restore-identity.sh keeps the controller manager's manifest until restore-control-plane.sh finds the
+# API server ready, and puts it in place.
+# shellcheck disable=SC2034 # read by those two
+held_manifest=/etc/kindling/kube-controller-manager.yaml
