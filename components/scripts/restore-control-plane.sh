@@ -1,13 +1,13 @@
 #!/bin/sh
 # Node side: the rest of a control plane's restore from a snapshot, once restore-identity.sh gave it its new
 # identity (CA, certificates, kubeconfigs and service-account key) and started its kubelet on it: clear what
-# the cluster still holds of the snapshot's nodes and credentials. stdin: the stack's own kubeadm configuration, as kubeadm init would read
-# it. $1: the address the snapshot's control plane had; $2: the snapshot's node names; $3: the taint that
-# holds this cluster's nodes until their pod network serves (empty: none; restore-pod-network.sh lifts it);
-# further arguments: taints to remove (given only when the cluster has no workers)
-# (components/restored_control_plane.py). Read after restore-waits.sh. Nothing of the snapshot's
-# credentials survives: the bootstrap tokens and CSRs of the old ones are deleted, and the service-account
-# tokens they signed are made anew.
+# the cluster still holds of the snapshot's nodes and credentials. stdin: the stack's own kubeadm
+# configuration, as kubeadm init would read it. $1: the address the snapshot's control plane had; $2: the
+# snapshot's node names; $3: the taint that holds this cluster's nodes until their pod network serves
+# (empty: none; restore-pod-network.sh lifts it); further arguments: taints to remove (given only when the
+# cluster has no workers) (components/restored_control_plane.py). Read after restore-waits.sh. Nothing of
+# the snapshot's credentials survives: the bootstrap tokens and CSRs of the old ones are deleted, and the
+# service-account tokens they signed are made anew.
 set -eu
 snapshot_ip=$1
 snapshot_nodes=$2
