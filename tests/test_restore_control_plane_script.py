@@ -77,7 +77,7 @@ def restore(
     # only a look that leaves it out can pass.
     curl = f"""case "$*" in
 */readyz*)
-    echo "readyz, controller manager $([ -e {held} ] && echo started || echo held)" >> {log}
+    echo "readyz, {manager}" >> {log}
     case "$*" in
     *"/readyz?exclude=poststarthook/scheduling/bootstrap-system-priority-classes") ;;
     *) [ {int(priority_classes_pending)} = 0 ] || exit 1 ;;
