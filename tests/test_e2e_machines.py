@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -200,14 +199,3 @@ def test_a_machine_is_found_by_its_systemd_nspawn_or_its_supervisor(tmp_path):
     (proc / "self").mkdir()
     assert machines.machine_processes(NODES[0], proc) == [10, 11]
     assert machines.machine_processes(NODES[1], proc) == []
-
-
-def test_a_node_counts_as_back_only_once_its_kubelet_reported_after_the_restart():
-    since = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
-
-    def node(beat: str, status: str = "True") -> dict:
-        return {"status": {"conditions": [{"type": "Ready", "status": status, "lastHeartbeatTime": beat}]}}
-
-    assert machines.heartbeat_after(node("2026-12-04T12:00:03Z"), since)
-    assert not machines.heartbeat_after(node("2026-12-04T11:59:58Z"), since)  # the status from before
-    assert not machines.heartbeat_after(node("2026-12-04T12:00:03Z", "Unknown"), since)

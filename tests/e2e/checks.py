@@ -301,22 +301,6 @@ def published_port(container: str) -> str:
     return run(["docker", "port", container, "6443/tcp"]).stdout.strip()
 
 
-def restart(report: Report, stack: str, kubeconfig: Path, control_planes: int = 1) -> None:
-    control_plane = f"{stack}-control-plane"
-    names = node_names(stack, control_planes)
-    api = api_container(stack, control_planes)
-    before = published_port(api)
-    restarted = run(["docker", "restart", *names, *([api] if api not in names else [])])
-    report.check("docker restart of every node", restarted.returncode == 0, restarted.stderr.strip())
-    back = waited(lambda: all_ready(control_plane, len(names)))
-    report.check("after the restart every node is Ready again", back, f"{node_states(control_plane)}")
-    report.check(
-        "the API server keeps its host port",
-        published_port(api) == before,
-        f"{before} before, {published_port(api)} after",
-    )
-
-
 def build_cache_ids(unshared_only: bool = False) -> list[str]:
     """The engine's build cache records; with ``unshared_only``, those no image on the engine holds."""
     listed = run(["docker", "system", "df", "-v", "--format", "{{range .BuildCache}}{{println .ID .Shared}}{{end}}"])

@@ -17,12 +17,12 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from components.shell import SCRIPTS
 from kindling.machines import bridge_name, machines_dir, veth_name
-from tests.e2e.checks import DNS_NAME, Report, nodes, not_ready, pods, resolves_from_a_pod, run, waited
+from tests.e2e import restarted
+from tests.e2e.checks import Report, run
 
 # machine.sh restart waits this long for a machine's new boot (a clean shutdown of a node included).
 RESTART_SECONDS = 300
@@ -147,47 +147,20 @@ def _listing(directory: Path) -> list[str]:
 # --- the restart -------------------------------------------------------------------------------------
 
 
-def heartbeat_after(node: dict, since: datetime) -> bool:
-    """Whether the node's kubelet has reported Ready at ``since`` or later (not a status from before it)."""
-    for condition in node["status"]["conditions"]:
-        if condition["type"] == "Ready" and condition["status"] == "True":
-            beat = datetime.fromisoformat(condition["lastHeartbeatTime"].replace("Z", "+00:00"))
-            return beat >= since
-    return False
-
-
 def restart(
     report: Report, cluster: str, node_names: list[str], api_answers: Callable[[], bool], dns_image: str
 ) -> dict[str, float]:
     """Restart every machine, one after the other, and wait for the cluster to be back; returns timings."""
     control_plane = node_names[0]
-    since = datetime.now(UTC).replace(microsecond=0)
+    since = restarted.restart_began()
     seconds: dict[str, float] = {}
     failed = {}
     for node in node_names:
         step = time.monotonic()
-        restarted = machine_script(cluster, "restart", node)
+        done = machine_script(cluster, "restart", node)
         seconds[f"restart {node}"] = time.monotonic() - step
-        if restarted.returncode != 0:
-            failed[node] = restarted.stderr.strip()[-500:]
+        if done.returncode != 0:
+            failed[node] = done.stderr.strip()[-500:]
     report.check("machine.sh restart of every machine (a new PID 1 in each)", not failed, f"{failed}")
-    step = time.monotonic()
-
-    def fresh() -> dict[str, bool]:
-        return {n["metadata"]["name"]: heartbeat_after(n, since) for n in nodes(control_plane)}
-
-    back = waited(lambda: len(states := fresh()) == len(node_names) and all(states.values()))
-    report.check("after the restart every kubelet reports its node Ready again", back, f"{fresh()}")
-    seconds["nodes Ready again"] = time.monotonic() - step
-    for namespace in ("kube-system", "kube-flannel"):
-        running = waited(lambda ns=namespace: not not_ready(pods(control_plane, ns)) and pods(control_plane, ns))
-        report.check(
-            f"after the restart every {namespace} pod Running",
-            bool(running),
-            ", ".join(not_ready(pods(control_plane, namespace))),
-        )
-    report.check("after the restart the API answers on its published address", waited(api_answers, 60))
-    answered, seen = resolves_from_a_pod(control_plane, dns_image)
-    report.check(f"after the restart a new pod resolves {DNS_NAME}", answered, seen)
-    seconds["cluster back"] = time.monotonic() - step
+    seconds.update(restarted.back(report, control_plane, node_names, since, api_answers, dns_image))
     return seconds
