@@ -203,10 +203,14 @@ def test_every_restored_kubelet_finds_its_qos_slices_made_before_it_starts():
         assert "make_kubelet_slices()" in library
         script = step.inputs["environment"][variable]
         assert "make_kubelet_slices()" not in script
+    # The slices are unit files the kubelet's unit wants: systemd reads them again before the kubelet starts.
     identity_script = identity.inputs["environment"]["KINDLING_SCRIPT"]
-    assert identity_script.index("make_kubelet_slices") < identity_script.index("phase kubelet-start")
+    made = identity_script.index("make_kubelet_slices")
+    assert made < identity_script.index("systemctl daemon-reload", made) < identity_script.index("phase kubelet-start")
     worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
-    assert worker_script.index("make_kubelet_slices") < worker_script.index("systemctl restart kubelet")
+    made = worker_script.index("make_kubelet_slices")
+    reloaded = worker_script.index("systemctl daemon-reload", made)
+    assert made < reloaded < worker_script.index("systemctl restart kubelet")
 
 
 def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
-# Read before restore-identity.sh and restore-worker-node.sh, which call make_kubelet_slices just before
-# they start a restored node's kubelet (components/restored_control_plane.py and restored_worker.py give it
-# to them as their library).
+# Read before restore-identity.sh and restore-worker-node.sh, which call make_kubelet_slices (then reload
+# systemd) just before they start a restored node's kubelet (components/restored_control_plane.py and
+# restored_worker.py give it to them as their library).
 #
 # On a cgroup v1 host with the systemd cgroup driver, systemd removes a slice's directory (when empty) from
 # the devices hierarchy whenever it applies the slice's settings again, unless the slice, or a slice or unit
@@ -10,38 +10,40 @@
 # every hierarchy itself, parents first: a pod made while another is added can lose its parent halfway
 # ("mkdir /sys/fs/cgroup/devices/kubepods.slice/kubepods-besteffort.slice/...: no such file or directory",
 # kubernetes/kubernetes#103542), and the kubelet tries that pod again only 10-15 s on. Until a container runs
-# in a QoS slice (runc gives containers devices settings) nothing keeps its directory; a restored kubelet gets
-# all its node's pods at once, in its first seconds. So the slices are made here first, as the kubelet makes
-# them, each with an empty slice below it that has a devices setting (`kubepods-<qos>-kindling.slice`): systemd
-# then keeps the QoS slice's devices directory, and leaves it allowing every device, as the kubelet's own does
-# (a rule of the QoS slice's own would be a list, and refuse privileged containers the "a" they ask for). The
-# kubelet finds its slices there and uses them as its own.
+# in a QoS slice (runc gives containers devices settings) nothing keeps its directory, and a kubelet gets all
+# its node's pods at once in its first seconds: at a restore, and again at every start of the node (a
+# `docker restart`, the host's reboot). So the slices are units of the node, started before its kubelet at
+# every start, as the kubelet makes them, each with an empty slice below it that has a devices setting
+# (`kubepods-<qos>-kindling.slice`): systemd then keeps the QoS slice's devices directory, and leaves it
+# allowing every device, as the kubelet's own does (a rule of the QoS slice's own would be a list, and refuse
+# privileged containers the "a" they ask for). The kubelet finds its slices there and uses them as its own
+# (systemd answers its request for each that it exists, which the kubelet's runc takes as done).
 
-# Starts slice $1 with settings "$@" after it (busctl's a(sv) words, their count first). One there already (a
-# restore run again after its kubelet started) is kept as it is.
-start_slice() {
-    slice=$1
-    shift
-    if ! refused=$(busctl -- call org.freedesktop.systemd1 /org/freedesktop/systemd1 \
-        org.freedesktop.systemd1.Manager StartTransientUnit 'ssa(sv)a(sa(sv))' "$slice" replace "$@" 0 2>&1); then
-        systemctl is-active --quiet "$slice" || { echo "$refused" >&2; return 1; }
-    fi
+# The settings the kubelet gives its slices (runc's systemd driver); the root's slice under -.slice.
+KUBELET_SLICE_SETTINGS='MemoryAccounting=yes
+CPUAccounting=yes
+BlockIOAccounting=yes
+TasksAccounting=yes'
+
+# Writes unit file $1.slice with description $2, wanting slice $3, and [Slice] settings $4.
+write_slice() {
+    printf '[Unit]\nDescription=%s\nWants=%s\nDefaultDependencies=no\n\n[Slice]\n%s\n' "$2" "$3" "$4" \
+        > "/etc/systemd/system/$1.slice"
 }
 
 make_kubelet_slices() {
     [ -d /sys/fs/cgroup/devices ] || return 0 # cgroup v2: one hierarchy, from which nothing is removed
     grep -qs '^cgroupDriver: *systemd' /var/lib/kubelet/config.yaml || return 0 # cgroupfs: systemd has no part
-    # The settings the kubelet gives its slices (runc's systemd driver).
-    kubelet_settings='MemoryAccounting b true CPUAccounting b true BlockIOAccounting b true TasksAccounting b true'
-    # shellcheck disable=SC2086 # the settings are words for busctl
-    start_slice kubepods.slice 7 Description s "the kubelet's pods (made by kindling's restore)" \
-        Wants as 1 -.slice $kubelet_settings DefaultDependencies b false
+    write_slice kubepods "the kubelet's pods (made by kindling)" -.slice "$KUBELET_SLICE_SETTINGS"
+    keepers=
     for qos in besteffort burstable; do
-        # shellcheck disable=SC2086
-        start_slice "kubepods-$qos.slice" 7 Description s "the kubelet's $qos pods (made by kindling's restore)" \
-            Wants as 1 kubepods.slice $kubelet_settings DefaultDependencies b false
-        start_slice "kubepods-$qos-kindling.slice" 4 \
-            Description s "no processes: keeps kubepods-$qos.slice's devices cgroup (kindling's restore)" \
-            Wants as 1 "kubepods-$qos.slice" DefaultDependencies b false DevicePolicy s strict
+        write_slice "kubepods-$qos" "the kubelet's $qos pods (made by kindling)" kubepods.slice \
+            "$KUBELET_SLICE_SETTINGS"
+        write_slice "kubepods-$qos-kindling" "no processes: keeps kubepods-$qos.slice's devices cgroup (kindling)" \
+            "kubepods-$qos.slice" DevicePolicy=strict
+        keepers="$keepers kubepods-$qos-kindling.slice"
     done
+    mkdir -p /etc/systemd/system/kubelet.service.d
+    printf '[Unit]\nWants=%s\nAfter=%s\n' "${keepers# }" "${keepers# }" \
+        > /etc/systemd/system/kubelet.service.d/20-kindling-slices.conf
 }

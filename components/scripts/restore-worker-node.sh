@@ -21,9 +21,9 @@ if [ -n "$3" ]; then
     registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
     mkdir -p "$(dirname "$registration")"
     printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$3" > "$registration"
-    systemctl daemon-reload
 fi
 make_kubelet_slices # that its pods' cgroups are made at the first try (kubelet-slices.sh says why)
+systemctl daemon-reload
 systemctl enable kubelet 2>/dev/null
 systemctl restart kubelet
 echo restored
