@@ -11,6 +11,7 @@ from components.shell import SCRIPTS
 from kindling.contract import HELPER_VAR_MOUNT
 
 LAYERS = "lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots"
+SNAPSHOT_MACHINE_ID = "67b118dfdac04b3983d79be458db3b03"
 
 
 def snapshot_var(root: Path) -> Path:
@@ -23,6 +24,10 @@ def snapshot_var(root: Path) -> Path:
     os.chmod(source / "lib" / "etcd" / "member" / "db", 0o600)
     (source / "log").mkdir()
     (source / "log" / "pods.log").write_text("log\n")
+    (source / "lib" / "dbus").mkdir()
+    (source / "lib" / "dbus" / "machine-id").write_text(f"{SNAPSHOT_MACHINE_ID}\n")
+    (source / "log" / "journal" / SNAPSHOT_MACHINE_ID).mkdir(parents=True)
+    (source / "log" / "journal" / SNAPSHOT_MACHINE_ID / "system.journal").write_text("the snapshot node's log\n")
     return source
 
 
@@ -106,3 +111,19 @@ def test_a_fill_makes_no_copy_of_the_images_own_var(tmp_path):
         mount = run.index("--mount")
         assert run[mount + 1] == HELPER_VAR_MOUNT == "type=tmpfs,destination=/var"
         assert mount < run.index("kindling-snapshot/snap:control-plane")
+
+
+def test_the_snapshot_nodes_machine_id_and_journal_are_left_out(tmp_path):
+    # The node's entrypoint makes a machine id only where none is, and takes D-Bus's when there is one: a
+    # restored node must make its own (two restores of one snapshot side by side must not share it), and
+    # its journal must not begin with the snapshot's node's.
+    for linked in ((LAYERS,), ()):
+        source, target = snapshot_var(tmp_path / str(len(linked))), tmp_path / f"restore-{len(linked)}"
+        target.mkdir()
+        fill(source, target, *linked)
+        assert not (target / "lib" / "dbus" / "machine-id").exists()
+        assert list((target / "log" / "journal").iterdir()) == []  # journald writes its own there
+        assert (target / "log" / "pods.log").read_text() == "log\n"
+        assert (target / "lib" / "etcd" / "member" / "db").read_text() == "etcd data\n"
+        # The snapshot keeps what it holds.
+        assert (source / "lib" / "dbus" / "machine-id").read_text() == f"{SNAPSHOT_MACHINE_ID}\n"

@@ -11,12 +11,17 @@ linked=${3:-}
 # copy over it would write through into the snapshot.
 find "$to" -mindepth 1 -delete
 if [ -z "$linked" ]; then
-    exec cp -a "$from/." "$to/"
+    cp -a "$from/." "$to/"
+else
+    # Sockets are left out (their servers make them anew), and said nothing of.
+    tar -C "$from" --exclude "./$linked" --warning no-file-ignored --xattrs --xattrs-include "*" -cf - . |
+        tar -C "$to" --xattrs --xattrs-include "*" -xpf -
+    if [ -d "$from/$linked" ]; then
+        mkdir -p "$(dirname "$to/$linked")"
+        cp -al "$from/$linked" "$to/$linked"
+    fi
 fi
-# Sockets are left out (their servers make them anew), and said nothing of.
-tar -C "$from" --exclude "./$linked" --warning no-file-ignored --xattrs --xattrs-include "*" -cf - . |
-    tar -C "$to" --xattrs --xattrs-include "*" -xpf -
-if [ -d "$from/$linked" ]; then
-    mkdir -p "$(dirname "$to/$linked")"
-    cp -al "$from/$linked" "$to/$linked"
-fi
+# What named the snapshot's node is not the restored node's: D-Bus's machine id (the node's entrypoint
+# would take it for its own, so every node restored from one snapshot would share it), and the journal
+# kept under that id (the restored node's begins at its own first boot).
+rm -rf "$to/lib/dbus/machine-id" "$to/log/journal/"*
