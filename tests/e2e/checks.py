@@ -178,6 +178,12 @@ def cluster(
             info["containerRuntimeVersion"] == f"containerd://{containerd}",
             info["containerRuntimeVersion"],
         )
+    machine_ids = {name: in_node(name, "cat", "/etc/machine-id").stdout.strip() for name in names}
+    report.check(
+        "every node's machine id its own",
+        all(machine_ids.values()) and len(set(machine_ids.values())) == len(names),
+        f"{machine_ids}",
+    )
     runc_version = expected_components(release, config).runc
     for name in names:
         said = in_node(name, "runc", "--version").stdout
