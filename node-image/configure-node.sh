@@ -64,7 +64,7 @@ image-endpoint: unix:///run/containerd/containerd.sock
 YAML
 
 mkdir -p /etc/cni/net.d /var/lib/kubelet /etc/kubernetes/manifests
-systemctl enable containerd.service kubelet.service
+systemctl enable containerd.service kubelet.service kindling-stop-shims.service
 
 # Fail the build now, not the cluster later, if an install went wrong.
 containerd --version
