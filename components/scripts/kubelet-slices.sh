@@ -19,7 +19,7 @@
 # privileged containers the "a" they ask for). The kubelet finds its slices there and uses them as its own
 # (systemd answers its request for each that it exists, which the kubelet's runc takes as done).
 
-# The settings the kubelet gives its slices (runc's systemd driver); the root's slice under -.slice.
+# The settings the kubelet gives its slices (runc's systemd driver).
 KUBELET_SLICE_SETTINGS='MemoryAccounting=yes
 CPUAccounting=yes
 BlockIOAccounting=yes
