@@ -23,7 +23,6 @@ from components.control_plane import POD_CONTAINERS, control_plane_outputs
 from components.node import ClusterNode
 from components.shell import run_script
 from kindling.contract import (
-    KUBELET_SLICES,
     POD_NETWORK_HOLD_TAINT,
     POD_NETWORK_READY_FILES,
     RESTORE_IDENTITY_SCRIPT,
@@ -34,6 +33,7 @@ from kindling.contract import (
     RESTORE_STEP,
     RESTORE_WAITS,
     RESTORED_CONTROL_PLANE_TYPE,
+    RESTORED_KUBELET,
 )
 
 
@@ -92,7 +92,7 @@ class RestoredControlPlane(pulumi.ComponentResource):
         # Pulumi had seen this one end.
         self.identity = run_script(
             f"{name}-{RESTORE_IDENTITY_STEP}",
-            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=(POD_CONTAINERS, RESTORE_WAITS, KUBELET_SLICES)),
+            node.in_node(RESTORE_IDENTITY_SCRIPT, hold, library=(POD_CONTAINERS, RESTORE_WAITS, RESTORED_KUBELET)),
             update="true",
             stdin=args.kubeadm_config,
             triggers=[node.instance_id],

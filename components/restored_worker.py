@@ -17,7 +17,7 @@ from components.control_plane import POD_CONTAINERS
 from components.node import ClusterNode
 from components.restored_control_plane import RestoredControlPlane, pod_network_served
 from components.shell import node_script, run_script
-from kindling.contract import KUBELET_SLICES, POD_NETWORK_HOLD_TAINT, RESTORE_WORKER_SCRIPT, RESTORED_WORKER_TYPE
+from kindling.contract import POD_NETWORK_HOLD_TAINT, RESTORE_WORKER_SCRIPT, RESTORED_KUBELET, RESTORED_WORKER_TYPE
 
 
 @dataclass
@@ -44,7 +44,7 @@ class RestoredWorker(pulumi.ComponentResource):
                 args.node_ip,
                 args.provider_id,
                 POD_NETWORK_HOLD_TAINT if args.control_plane.pod_network_ready_file else "",
-                environment=node_script("restore-worker-node.sh", library=(POD_CONTAINERS, KUBELET_SLICES)),
+                environment=node_script("restore-worker-node.sh", library=(POD_CONTAINERS, RESTORED_KUBELET)),
             ),
             update="true",
             stdin=args.kubelet_config,

@@ -79,8 +79,9 @@ RESTORE_IDENTITY_SCRIPT = "restore-identity.sh"
 RESTORE_IDENTITY_STEP = "identity"
 # The waits both control-plane restore scripts read ahead of theirs (their library).
 RESTORE_WAITS = "restore-waits.sh"
-# The kubelet's QoS slices, made before a restored node's kubelet starts (read ahead of the scripts that start it).
-KUBELET_SLICES = "kubelet-slices.sh"
+# What a restored node's kubelet needs before it starts: its registration, held or not, and its QoS slices
+# (read ahead of the scripts that start it).
+RESTORED_KUBELET = "restored-kubelet.sh"
 # Until its pod network serves, a restored node is tainted with this (NoSchedule: the network's own
 # DaemonSets and kube-proxy tolerate it), so that no pod is scheduled into the kubelet's 10-15 s back-off
 # after a sandbox the network could not yet set up. The file is what the network's agent writes on the

@@ -4,7 +4,7 @@ controller manager starts."""
 
 import json
 
-from kindling.contract import KUBELET_SLICES, RESTORE_WAITS
+from kindling.contract import RESTORE_WAITS
 from tests.test_scripts import run, stand_ins
 
 MANIFESTS = "etc/kubernetes/manifests"
@@ -127,7 +127,7 @@ esac"""
         "",
         stdin=CONFIG,
         root=tmp_path,
-        library=[RESTORE_WAITS, KUBELET_SLICES],
+        library=[RESTORE_WAITS],
     )
     return result, log.read_text()
 

@@ -5,7 +5,7 @@ needs of the boot; once the keys are made and the boot has finished, it starts t
 import subprocess
 
 from components.shell import SCRIPTS
-from kindling.contract import KUBELET_SLICES, POD_NETWORK_HOLD_TAINT, RESTORE_WAITS
+from kindling.contract import POD_NETWORK_HOLD_TAINT, RESTORE_WAITS, RESTORED_KUBELET
 from tests.test_scripts import stand_ins
 
 
@@ -61,7 +61,7 @@ fi""",
     )
     # As the Command runs it: its library (pod-containers.sh, restore-waits.sh) ahead of the script, with
     # what it writes and removes below a scratch root.
-    library = ("pod-containers.sh", RESTORE_WAITS, KUBELET_SLICES, "restore-identity.sh")
+    library = ("pod-containers.sh", RESTORE_WAITS, RESTORED_KUBELET, "restore-identity.sh")
     text = "".join((SCRIPTS / name).read_text() for name in library)
     for root in ("/etc/", "/var/lib/", "/run/"):
         text = text.replace(root, f"{tmp_path}{root}")

@@ -195,22 +195,19 @@ def test_the_control_planes_restore_steps_read_the_waits_they_call_ahead_of_them
 
 def test_every_restored_kubelet_finds_its_qos_slices_made_before_it_starts():
     # On a cgroup v1 host, systemd removes the kubelet's QoS slices' devices directories while the kubelet
-    # makes pods' cgroups below them, and that pod waits 10-15 s (kubelet-slices.sh): the steps that start a
-    # restored kubelet make the slices first, from the library read ahead of their scripts.
+    # makes pods' cgroups below them, and that pod waits 10-15 s (restored-kubelet.sh): the steps that start a
+    # restored kubelet prepare it first (its registration and slices, systemd reloaded), from the library read
+    # ahead of their scripts.
     identity, _, worker = restore_steps(restored())
-    for step, variable in ((identity, "KINDLING_SCRIPT"), (worker, "KINDLING_NODE_SCRIPT")):
+    for step, variable, start in (
+        (identity, "KINDLING_SCRIPT", "phase kubelet-start"),
+        (worker, "KINDLING_NODE_SCRIPT", "systemctl restart kubelet"),
+    ):
         library = step.inputs["environment"][f"{variable}_LIBRARY"]
-        assert "make_kubelet_slices()" in library
+        assert "prepare_restored_kubelet()" in library and "make_kubelet_slices()" in library
         script = step.inputs["environment"][variable]
-        assert "make_kubelet_slices()" not in script
-    # The slices are unit files the kubelet's unit wants: systemd reads them again before the kubelet starts.
-    identity_script = identity.inputs["environment"]["KINDLING_SCRIPT"]
-    made = identity_script.index("make_kubelet_slices")
-    assert made < identity_script.index("systemctl daemon-reload", made) < identity_script.index("phase kubelet-start")
-    worker_script = worker.inputs["environment"]["KINDLING_NODE_SCRIPT"]
-    made = worker_script.index("make_kubelet_slices")
-    reloaded = worker_script.index("systemctl daemon-reload", made)
-    assert made < reloaded < worker_script.index("systemctl restart kubelet")
+        assert "prepare_restored_kubelet()" not in script
+        assert script.index("prepare_restored_kubelet ") < script.index(start)
 
 
 def test_workers_restore_beside_the_control_plane_once_it_has_its_new_ca():

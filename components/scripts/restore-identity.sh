@@ -3,7 +3,7 @@
 # kubeconfigs and static pods go, and the stack's own replace them, from kubeadm's phases and the stack's
 # kubeadm configuration on stdin; then the kubelet starts on them. $1: the taint that holds restored nodes
 # until their pod network serves (empty: none). Read after pod-containers.sh, restore-waits.sh and
-# kubelet-slices.sh. A step of its own because the workers need only its new CA: their restores
+# restored-kubelet.sh. A step of its own because the workers need only its new CA: their restores
 # (restore-worker.sh) run beside the rest of the control plane's (restore-control-plane.sh), so their
 # kubelets have started, and settled, before their pods are made anew.
 set -eu
@@ -98,17 +98,7 @@ phase control-plane all
 # tried again only 2-4.4 s on (its retry period, jittered), holding every controller that long.
 # shellcheck disable=SC2154 # restore-waits.sh
 mv /etc/kubernetes/manifests/kube-controller-manager.yaml "$held_manifest"
-# While it exists, the kubelet registers its Node held. Under /run, it is gone when the node restarts.
-registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
-if [ -n "$network_hold" ]; then
-    mkdir -p "$(dirname "$registration")"
-    printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$network_hold" \
-        > "$registration"
-else
-    rm -f "$registration"
-fi
-make_kubelet_slices # kubelet-slices.sh, read ahead of this: that its pods' cgroups are made at the first try
-systemctl daemon-reload
+prepare_restored_kubelet "$network_hold" # restored-kubelet.sh, read ahead of this
 phase kubelet-start
 # Enabled last: an enabled kubelet says that this step is done (above).
 systemctl enable kubelet 2>/dev/null

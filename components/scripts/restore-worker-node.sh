@@ -2,7 +2,7 @@
 # Node side: a worker started from a snapshot takes the kubelet kubeconfig on stdin (and the CA in it),
 # its address $1 and provider id $2, and starts its kubelet, which registers it under its own name, held
 # with taint $3 (if any) until its pod network serves (restore-pod-network.sh lifts it).
-# Read after pod-containers.sh and kubelet-slices.sh (components/restored_worker.py).
+# Read after pod-containers.sh and restored-kubelet.sh (components/restored_worker.py).
 set -eu
 umask 077
 systemctl stop kubelet
@@ -17,13 +17,7 @@ cat > /etc/kubernetes/kubelet.conf
 sed -n 's/^ *certificate-authority-data: *//p' /etc/kubernetes/kubelet.conf | base64 -d > /etc/kubernetes/pki/ca.crt
 sed -i -e "s|--node-ip=[^ \"]*|--node-ip=$1|" -e "s|--provider-id=[^ \"]*|--provider-id=$2|" \
     /var/lib/kubelet/kubeadm-flags.env
-if [ -n "$3" ]; then
-    registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
-    mkdir -p "$(dirname "$registration")"
-    printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$3" > "$registration"
-fi
-make_kubelet_slices # that its pods' cgroups are made at the first try (kubelet-slices.sh says why)
-systemctl daemon-reload
+prepare_restored_kubelet "$3" # restored-kubelet.sh, read ahead of this
 systemctl enable kubelet 2>/dev/null
 systemctl restart kubelet
 echo restored

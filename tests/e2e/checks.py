@@ -178,12 +178,7 @@ def cluster(
             info["containerRuntimeVersion"] == f"containerd://{containerd}",
             info["containerRuntimeVersion"],
         )
-    machine_ids = {name: in_node(name, "cat", "/etc/machine-id").stdout.strip() for name in names}
-    report.check(
-        "every node's machine id its own",
-        all(machine_ids.values()) and len(set(machine_ids.values())) == len(names),
-        f"{machine_ids}",
-    )
+    machine_ids_their_own(report, "every node's machine id its own", names)
     runc_version = expected_components(release, config).runc
     for name in names:
         said = in_node(name, "runc", "--version").stdout
@@ -301,6 +296,13 @@ def versions(report: Report, release: str, reported: dict, config: dict) -> None
         "charts": {"flannel": components.flannel, "e2e": "0.1.0"},
     }
     report.check("the versions output is exact", reported == expected, f"{reported} != {expected}")
+
+
+def machine_ids_their_own(report: Report, check: str, names: list[str]) -> None:
+    """No two of the nodes ``names`` share a machine id (the kubelet reports it as the Node's machineID; some
+    network add-ons name their peers by it)."""
+    ids = {name: in_node(name, "cat", "/etc/machine-id").stdout.strip() for name in names}
+    report.check(check, all(ids.values()) and len(set(ids.values())) == len(names), f"{ids}")
 
 
 def published_port(container: str) -> str:

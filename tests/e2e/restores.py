@@ -79,14 +79,6 @@ def own_identity(report: Report, restored: Throwaway, source_ca: bytes, source_s
     )
 
 
-def machine_ids_their_own(report: Report, *clusters: Throwaway) -> None:
-    """Every node of clusters restored from one snapshot has a machine id of its own (the kubelet reports it
-    as the Node's machineID; some network add-ons name their peers by it)."""
-    ids = {node: checks.in_node(node, "cat", "/etc/machine-id").stdout.strip() for c in clusters for node in c.nodes()}
-    distinct = len(set(ids.values())) == len(ids) and all(ids.values())
-    report.check(f"{', '.join(c.name for c in clusters)}: every node's machine id its own", distinct, f"{ids}")
-
-
 def server(cluster: Throwaway) -> str:
     return f"https://{checks.published_port(cluster.control_plane)}"
 
@@ -163,7 +155,9 @@ def restores(report, stack, name, release, env, engine, snapshots, source_keys) 
                 own_identity(report, second, *source_keys)
                 not_trusted_across(report, first, second)
                 not_trusted_across(report, second, first)
-                machine_ids_their_own(report, first, second)
+                both = f"{first.name}, {second.name}"
+                nodes = first.nodes() + second.nodes()
+                checks.machine_ids_their_own(report, f"{both}: every node's machine id its own", nodes)
     finally:
         if second_tried:
             second.destroy(Prefixed(report, second.name))

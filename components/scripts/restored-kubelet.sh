@@ -1,7 +1,7 @@
 # shellcheck shell=sh
-# Read before restore-identity.sh and restore-worker-node.sh, which call make_kubelet_slices (then reload
-# systemd) just before they start a restored node's kubelet (components/restored_control_plane.py and
-# restored_worker.py give it to them as their library).
+# Read before restore-identity.sh and restore-worker-node.sh, which call prepare_restored_kubelet just
+# before they start a restored node's kubelet (components/restored_control_plane.py and restored_worker.py
+# give it to them as their library): its Node registers held, or not, and its QoS slices are made (below).
 #
 # On a cgroup v1 host with the systemd cgroup driver, systemd removes a slice's directory (when empty) from
 # the devices hierarchy whenever it applies the slice's settings again, unless the slice, or a slice or unit
@@ -46,4 +46,20 @@ make_kubelet_slices() {
     mkdir -p /etc/systemd/system/kubelet.service.d
     printf '[Unit]\nWants=%s\nAfter=%s\n' "${keepers# }" "${keepers# }" \
         > /etc/systemd/system/kubelet.service.d/20-kindling-slices.conf
+}
+
+# Before a restored node's kubelet starts: while the drop-in exists, the kubelet registers its Node held with
+# taint $1 until its pod network serves (restore-pod-network.sh lifts it; empty: registered as any node).
+# Under /run, it is gone when the node restarts. Then the slices, and systemd reads both.
+prepare_restored_kubelet() {
+    registration=/run/systemd/system/kubelet.service.d/50-kindling-restore.conf
+    if [ -n "$1" ]; then
+        mkdir -p "$(dirname "$registration")"
+        printf '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--register-with-taints=%s:NoSchedule"\n' "$1" \
+            > "$registration"
+    else
+        rm -f "$registration"
+    fi
+    make_kubelet_slices
+    systemctl daemon-reload
 }

@@ -1,16 +1,19 @@
-"""scripts/kubelet-slices.sh on a scratch node: before a restored kubelet starts on a cgroup v1 node with the
+"""scripts/restored-kubelet.sh on a scratch node: before a restored kubelet starts on a cgroup v1 node with the
 systemd driver, its QoS slices become units of the node, as the kubelet makes them, each with an empty slice
 below it that has a devices setting, so that systemd keeps the QoS slice's devices directory while the
 kubelet makes pods' cgroups below it (kubernetes/kubernetes#103542), and that directory allows every device;
 the kubelet's unit wants them, so they are there before it at every start of the node, not only at the
-restore; on cgroup v2, or with the cgroupfs driver, nothing is written."""
+restore; on cgroup v2, or with the cgroupfs driver, nothing is written. And the kubelet registers its Node
+held with the pod network's taint while that is asked for, and systemd has read it all before the kubelet
+starts."""
 
 import configparser
 import subprocess
 from pathlib import Path
 
 from components.shell import SCRIPTS
-from kindling.contract import KUBELET_SLICES
+from kindling.contract import POD_NETWORK_HOLD_TAINT, RESTORED_KUBELET
+from tests.test_scripts import stand_ins
 
 KUBELET_SETTINGS = {
     "MemoryAccounting": "yes",
@@ -22,8 +25,11 @@ QOS_SLICES = ("kubepods.slice", "kubepods-besteffort.slice", "kubepods-burstable
 KEEPERS = ("kubepods-besteffort-kindling.slice", "kubepods-burstable-kindling.slice")
 
 
-def make_slices(tmp_path: Path, *, cgroup_v1=True, driver="systemd") -> tuple[subprocess.CompletedProcess, Path]:
-    """Runs make_kubelet_slices on a scratch node; returns its result and the node's /etc/systemd/system."""
+def make_slices(
+    tmp_path: Path, *, cgroup_v1=True, driver="systemd", call="make_kubelet_slices", env=None
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """Runs ``call`` (make_kubelet_slices) on a scratch node; returns its result and the node's
+    /etc/systemd/system."""
     cgroup = tmp_path / "cgroup"
     (cgroup / ("devices" if cgroup_v1 else "unified")).mkdir(parents=True, exist_ok=True)
     kubelet = tmp_path / "kubelet"
@@ -31,15 +37,16 @@ def make_slices(tmp_path: Path, *, cgroup_v1=True, driver="systemd") -> tuple[su
     (kubelet / "config.yaml").write_text(f"kind: KubeletConfiguration\ncgroupDriver: {driver}\n")
     units = tmp_path / "etc" / "systemd" / "system"
     units.mkdir(parents=True, exist_ok=True)
-    text = (SCRIPTS / KUBELET_SLICES).read_text()
+    text = (SCRIPTS / RESTORED_KUBELET).read_text()
     text = (
         text.replace("/sys/fs/cgroup/", f"{cgroup}/")
         .replace("/var/lib/kubelet/", f"{kubelet}/")
         .replace("/etc/systemd/system", str(units))
+        .replace("/run/", f"{tmp_path}/run/")
     )
     result = subprocess.run(
-        ["/bin/sh", "-c", f"set -eu\n{text}\nmake_kubelet_slices\necho done"],
-        env={"PATH": "/usr/bin:/bin"},
+        ["/bin/sh", "-c", f"set -eu\n{text}\n{call}\necho done"],
+        env=env or {"PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=30,
@@ -101,3 +108,25 @@ def test_nothing_is_written_on_cgroup_v2_or_with_the_cgroupfs_driver(tmp_path):
         result, units = make_slices(tmp_path / case, **options)
         assert result.returncode == 0, result.stderr
         assert list(units.iterdir()) == []
+
+
+def prepared(tmp_path: Path, hold: str) -> list[list[str]]:
+    """Runs prepare_restored_kubelet with the taint ``hold``; returns each systemctl call: its words, and the
+    unit files and drop-ins written by then."""
+    seen = tmp_path / "seen"
+    systemctl = f'echo "$* | $(cd {tmp_path} && find etc run -type f 2>/dev/null | sort | tr "\\n" " ")" >> {seen}'
+    result, _ = make_slices(
+        tmp_path, call=f"prepare_restored_kubelet '{hold}'", env=stand_ins(tmp_path, {"systemctl": systemctl})
+    )
+    assert result.returncode == 0, result.stderr
+    return [line.split(" | ") for line in seen.read_text().splitlines()]
+
+
+def test_systemd_reads_the_slices_and_the_held_registration_before_the_kubelet_starts(tmp_path):
+    calls = prepared(tmp_path, POD_NETWORK_HOLD_TAINT)
+    assert [words for words, _ in calls] == ["daemon-reload"]
+    written = calls[0][1].split()
+    assert "run/systemd/system/kubelet.service.d/50-kindling-restore.conf" in written
+    assert "etc/systemd/system/kubelet.service.d/20-kindling-slices.conf" in written
+    assert all(f"etc/systemd/system/{name}" in written for name in (*QOS_SLICES, *KEEPERS))
+    # What the registration holds, and that it goes without a hold: tests/test_restore_identity_script.py.
