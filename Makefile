@@ -62,11 +62,11 @@ endef
 
 up: tools setup
 	$(select_stack)
-	$(PULUMI) up --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
+	tools/private-tmpdir.sh $(PULUMI) up --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
 
 preview: tools setup
 	$(select_stack)
-	$(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
+	tools/private-tmpdir.sh $(PULUMI) preview --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG)) $(ARGS)
 
 # MERGE=1 also adds the cluster to $(KUBE_CONFIG) as a context named after the stack (as kind does); make destroy
 # removes it again (tools/kubeconfig_context.py).
@@ -85,7 +85,7 @@ load:
 # After the cluster, the stack goes too (KEEP_STACK=1 keeps it), and with it the encryption salt that
 # pulumi stack init wrote into the stack file, unless the file holds secrets that need it.
 destroy: tools setup
-	$(PULUMI) destroy --stack $(STACK) $(ARGS)
+	tools/private-tmpdir.sh $(PULUMI) destroy --stack $(STACK) $(ARGS)
 	@$(BIN)/python tools/kubeconfig_context.py remove $(STACK) $(KUBE_CONFIG)
 	@if [ -z "$(KEEP_STACK)" ]; then \
 		$(PULUMI) stack rm --stack $(STACK) --preserve-config --yes && \

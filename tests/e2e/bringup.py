@@ -13,6 +13,8 @@ import yaml
 from tests.e2e import images
 from tests.e2e.checks import Report
 
+PRIVATE_TMPDIR = Path(__file__).resolve().parents[2] / "tools" / "private-tmpdir.sh"
+
 
 def set_config(work: Path, stack: str, **values: object) -> None:
     """Set kindling config keys in the work tree's stack file, e.g. ``workers=3``."""
@@ -29,7 +31,9 @@ def pulumi(args: list[str], cwd: Path, env: dict, log: Path) -> bool:
     with log.open("a") as sink:
         sink.write(f"\n$ pulumi {' '.join(args)}\n")
         sink.flush()
-        result = subprocess.run(["pulumi", *args], cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        # As make up does: no copy of the cluster's kubeconfig that the provider writes outlives the command.
+        command = [str(PRIVATE_TMPDIR), "pulumi", *args]
+        result = subprocess.run(command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
     return result.returncode == 0
 
 
