@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from tests.support import ROOT
+
 WRAPPER = ROOT / "tools" / "private-tmpdir.sh"
 
 # What the provider does at its start: a kubeconfig file in $TMPDIR, left there.
@@ -45,13 +48,14 @@ def test_the_command_gets_a_private_tmpdir_that_is_gone_after_it_with_its_exit_s
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_removes_it_once_the_command_has_stopped(tmp_path):
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_a_kill_removes_it_once_the_command_has_stopped(tmp_path, stop, status):
     run = wrapped(tmp_path, "wait", start_new_session=True)
     private = Path(run.stdout.readline().split()[0])
     assert (private / "kubeconfig4242").exists()
-    os.killpg(run.pid, signal.SIGINT)
+    os.killpg(run.pid, stop)
     run.wait(timeout=30)
-    assert run.returncode == 130
+    assert run.returncode == status
     deadline = time.time() + 5
     while private.exists() and time.time() < deadline:
         time.sleep(0.05)

@@ -10,6 +10,4 @@ trap 'rm -rf "$private"' EXIT
 # Pulumi stops at its own pace on Ctrl-C; the shell waits for it before the trap runs.
 trap 'exit 130' INT
 trap 'exit 143' TERM
-status=0
-TMPDIR=$private "$@" || status=$?
-exit "$status"
+TMPDIR=$private "$@"

@@ -12,8 +12,9 @@ import yaml
 
 from tests.e2e import images
 from tests.e2e.checks import Report
+from tests.support import ROOT
 
-PRIVATE_TMPDIR = Path(__file__).resolve().parents[2] / "tools" / "private-tmpdir.sh"
+PRIVATE_TMPDIR = ROOT / "tools" / "private-tmpdir.sh"
 
 
 def set_config(work: Path, stack: str, **values: object) -> None:
