@@ -104,6 +104,8 @@ move_etcd_member() {
     # from its first look through the API server (starting beside this): what is deleted here, seconds in,
     # is the snapshot's.
     # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs.
+    # The snapshot's events too: they tell of its nodes and pods (`kubectl get events` would show a cluster
+    # of other names), and etcd keeps them an hour after the restore.
     # And every pod of the snapshot but the mirrors of this node's static pods (a same-name restore's): no
     # kubelet starts one again with the snapshot's configuration (kube-proxy's endpoint, CA, tokens), on two
     # cores busy starting the control plane; their controllers make them anew as soon as they lead, with
@@ -115,6 +117,7 @@ move_etcd_member() {
     pods=$(etcdctl_in "$etcd" get /registry/pods/ --prefix --keys-only) || return 1
     deletions=$(
         echo "del /registry/masterleases/$snapshot_ip"
+        echo "del --prefix /registry/events/"
         for component in kube-controller-manager kube-scheduler; do
             echo "del /registry/leases/kube-system/$component"
             echo "del /registry/services/endpoints/kube-system/$component"

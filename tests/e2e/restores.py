@@ -6,7 +6,8 @@ In order, each a named check:
    re-dated to expire in two hours (tests/e2e/certificates.py) and it is captured again, as a
    near-expiry snapshot; then it is destroyed;
 2. ``<name>-r1``, restored from the first snapshot, gets every check `make e2e` makes of a cluster
-   (versions, nodes, pods, DNS, the chart, a restart of every node), plus: its nodes are only its own,
+   (versions, nodes, pods, DNS, the chart, a restart of every node), plus: its nodes are only its own
+   (and no event tells of the snapshot's),
    a CA and service-account key of its own, an API server certificate for its own name and address
    valid a year, and etcd's member at its own address;
 3. ``<name>-r2``, restored from the same snapshot while r1 runs: both answer, with different CAs, and
@@ -18,6 +19,8 @@ Each cluster has a throwaway tree, state and passphrase of its own (tests/e2e/th
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import time
@@ -46,12 +49,35 @@ def capture(report: Report, cluster: str, name: str) -> bool:
     return True
 
 
-def own_identity(report: Report, restored: Throwaway, source_ca: bytes, source_sa: bytes) -> None:
+def events_naming(events: dict, nodes: list[str]) -> list[str]:
+    """The events (kubectl's list, as JSON) that name one of ``nodes``: as their object or its host, in their
+    message, or in a pod's name (``etcd-<node>``), a name that another continues (``<node>-2``) not counted."""
+    named = re.compile("|".join(re.escape(node) + r"(?![\w-])" for node in nodes))
+    found = []
+    for event in events.get("items", []):
+        involved = event.get("involvedObject", {})
+        host = event.get("source", {}).get("host")
+        told = " ".join(str(part or "") for part in (involved.get("name"), event.get("message"), host))
+        if named.search(told):
+            found.append(f"{involved.get('kind')} {involved.get('name')}: {event.get('reason')}")
+    return found
+
+
+def own_identity(
+    report: Report, restored: Throwaway, source_nodes: list[str], source_ca: bytes, source_sa: bytes
+) -> None:
     """What a copied cluster usually gets wrong: names, addresses, credentials and etcd's member."""
     node = restored.control_plane
     listed = checks.kubectl(node, "get", "nodes", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
     expected = checks.node_names(restored.name)
     report.check(f"{restored.name}: its nodes are its own", sorted(listed) == sorted(expected), f"{listed}")
+    events = checks.kubectl(node, "get", "events", "--all-namespaces", "-o", "json")
+    named = events_naming(json.loads(events.stdout or "{}"), source_nodes) if events.returncode == 0 else []
+    report.check(
+        f"{restored.name}: no event tells of the snapshot's nodes",
+        events.returncode == 0 and not named,
+        events.stderr.strip()[-200:] or f"{len(named)}, e.g. {named[:3]}",
+    )
     ca = certificates.read(node, f"{certificates.PKI}/ca.crt") or b""
     own_ca = bool(ca) and certificates.fingerprint(ca) != certificates.fingerprint(source_ca)
     report.check(f"{restored.name}: a CA of its own", own_ca)
@@ -140,7 +166,7 @@ def restores(report, stack, name, release, env, engine, snapshots, source_keys) 
             if engine:
                 first.up.no_changes(report)
             checks.cluster(report, first.name, release, first.kubeconfig, first.work, first.config)
-            own_identity(report, first, *source_keys)
+            own_identity(report, first, checks.node_names(name), *source_keys)
             for what, seconds in docker_restart(
                 report, first.name, api_answers(first.work, first.config, first.kubeconfig), dns_image(first.config)
             ).items():
@@ -152,7 +178,7 @@ def restores(report, stack, name, release, env, engine, snapshots, source_keys) 
                     bool(checks.waited(lambda: checks.all_ready(second.control_plane, 2))),
                     f"{checks.node_states(second.control_plane)}",
                 )
-                own_identity(report, second, *source_keys)
+                own_identity(report, second, checks.node_names(name), *source_keys)
                 not_trusted_across(report, first, second)
                 not_trusted_across(report, second, first)
                 both = f"{first.name}, {second.name}"
