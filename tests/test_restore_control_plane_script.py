@@ -215,3 +215,14 @@ def test_when_none_was_made_yet_no_pod_is_deleted_through_the_api_server(tmp_pat
     result, log = restore(tmp_path, readyz_failures=0)
     assert result.returncode == 0, result.stderr
     assert not [line for line in log.splitlines() if " delete pods " in line]
+
+
+def test_kubeadms_configuration_is_made_anew_not_updated(tmp_path):
+    # Updated, kubeadm's ClusterStatus (before 1.22) would keep the snapshot's control plane beside this one.
+    result, log = restore(tmp_path, readyz_failures=0)
+    assert result.returncode == 0, result.stderr
+    lines = log.splitlines()
+    deleted = [n for n, line in enumerate(lines) if "delete configmap kubeadm-config" in line]
+    uploaded = [n for n, line in enumerate(lines) if line.startswith("kubeadm init phase upload-config kubeadm ")]
+    assert len(deleted) == 1 and len(uploaded) == 1 and deleted[0] < uploaded[0], log
+    assert "--namespace kube-system delete configmap kubeadm-config --ignore-not-found" in lines[deleted[0]]

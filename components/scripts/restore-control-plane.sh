@@ -191,8 +191,15 @@ in_background admin delete csr --all
 in_background admin delete secrets --all-namespaces --selector owner=helm
 # 3. kubeadm's records in the cluster: its configuration and kube-proxy's kubeconfig (with the new endpoint;
 # with the snapshot's, another cluster's name, kube-proxy never reaches the API server, and the pod
-# network after it crash-loops on the kubernetes Service).
-in_background phase upload-config kubeadm
+# network after it crash-loops on the kubernetes Service). kubeadm's configuration is made anew, not
+# updated: before 1.22 it holds a ClusterStatus, each control plane's name and address, to which kubeadm's
+# upload adds this node and in which it keeps the snapshot's (kubeadm of those releases falls back on it
+# for etcd's and the API server's endpoints where the static pods' annotations are missing).
+renew_kubeadm_config() {
+    admin --namespace kube-system delete configmap kubeadm-config --ignore-not-found
+    phase upload-config kubeadm
+}
+in_background renew_kubeadm_config
 in_background phase addon kube-proxy
 wait_for_background
 # The pods made while 2 and 3 ran (the controller manager leads about a second after the API server is
