@@ -12,6 +12,7 @@ from kindling import snapshots as kindling_snapshots
 from kindling.snapshots import Snapshot, SnapshotNode
 from policies import shapes
 from policies.kindling_policies import POLICIES
+from tests.drills import restore_kills
 from tests.policy_args import evaluate, mandatory, replaced
 from tests.pulumi_harness import run_program
 from tests.support import stack_config
@@ -318,3 +319,14 @@ def test_an_edited_script_never_runs_a_restore_step_again_on_a_live_node():
         if "update" not in step.inputs
     }
     assert rerun <= looking, sorted(rerun - looking)
+
+
+def test_the_killed_restore_drill_kills_at_steps_a_restored_stack_has():
+    # tests/drills/restore_kills.py waits for each step's "creating" line: a step renamed would leave it
+    # waiting in vain, and the drill would fail without having killed anything.
+    deployment = restored()
+    steps = [f"{r.type} {r.urn.rsplit('::', 1)[-1]}" for r in deployment.registrations]
+    for where, marker, _ in restore_kills.KILL_POINTS:
+        step = marker.removesuffix(" creating")
+        assert [s for s in steps if s.endswith(step)], f"{where}: no step {step!r} in {steps}"
+    assert all(name.startswith("drill-") for name in restore_kills.names("k8s-1-34-0"))

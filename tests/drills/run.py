@@ -1,6 +1,6 @@
 """make drills STACK=k8s-1-19-1: what happens around the happy path, each a named check.
 
-    python -m tests.drills.run STACK [--name NAME] [--keep] [--drills kills,load,restart,side]
+    python -m tests.drills.run STACK [--name NAME] [--keep] [--drills kills,load,restart,side,restore-kills]
 
 Every cluster is named drill-...; each is brought up from its release's bundle in a throwaway tree, with the
 real engine (the docker and command provider plugins; where they are missing the run says so and stops), and
@@ -18,6 +18,9 @@ destroyed at the end with nothing left (as `make e2e` checks). In order:
    (three control planes) up, dockerd stopped and started, once no one else uses the engine.
 3. Side by side (drill 3, "side", tests/drills/side_by_side.py): 1.19.1, 1.34.0, 1.22.0 and a second
    1.19.1 cluster up at once; destroying one leaves the others untouched.
+7. Killed restores (drill 7, "restore-kills", tests/drills/restore_kills.py): `up` of a stack started from a
+   snapshot of drill-s-STACK, killed at four of its steps, each time recovered; the next `up` works, the
+   snapshot restores again.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.drills import engine_restart, leaks, load, side_by_side
+from tests.drills import engine_restart, leaks, load, restore_kills, side_by_side
 from tests.drills.clusters import DrillCluster, bundle_built
 from tests.e2e import checks
 from tests.e2e.checks import Report
@@ -98,7 +101,7 @@ def client_key(kubeconfig: Path) -> str:
     return users[0].get("user", {}).get("client-key-data", "")
 
 
-DRILLS = ("kills", "load", "restart", "side")
+DRILLS = ("kills", "load", "restart", "side", "restore-kills")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drills",
         default=",".join(DRILLS),
-        help="which, in this order: kills (1 and 6), load (5), restart (2), side (3); default: all",
+        help="which, in this order: kills (1 and 6), load (5), restart (2), side (3), restore-kills (7); default: all",
     )
     parser.add_argument(
         "--engine-wait-minutes", type=float, default=engine_restart.WAIT_MINUTES, help="how long drill 2 waits"
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         first_cluster(report, args, chosen, stack, name, env)
     if "side" in chosen:
         side_by_side.run(report, env, say=say)
+    if "restore-kills" in chosen and report.check(
+        "the bundle", bundle_built(release_of(stack)), f"make bundle RELEASE={release_of(stack)}"
+    ):
+        restore_kills.run(report, stack, env, up_killed_at, recover, strays_of)
     report.time("total", time.monotonic() - started)
     return report.close()
 
