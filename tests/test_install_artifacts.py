@@ -75,8 +75,12 @@ def run_script(root: Path, destdir: Path, manifest: str) -> subprocess.Completed
     sources = "\n".join(
         f"{source} dir" for source in ("kubernetes", "containerd", "runc", "cniPlugins", "crictl", "helm")
     )
+    # Its scratch directory where the test can see it (beside DESTDIR), rather than in the host's /tmp.
+    scratch = destdir.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
     environment = {
         **os.environ,
+        "TMPDIR": str(scratch),
         "ARTIFACT_ROOT": str(root),
         "DESTDIR": str(destdir),
         "KINDLING_ARTIFACTS": manifest,
@@ -99,6 +103,7 @@ def test_a_whole_release_installs_from_a_local_mirror(tmp_path):
     assert (root / "opt/cni/bin/bin/cni-plugins-tool").exists()
     assert os.access(root / "usr/local/bin/helm", os.X_OK)
     assert result.stdout.count("sha256 verified") == len(manifest)
+    assert not list((tmp_path / "tmp").iterdir()), "its scratch directory is removed"
 
 
 def test_a_tampered_artifact_is_refused(tmp_path):
