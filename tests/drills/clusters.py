@@ -13,6 +13,8 @@ from typing import ClassVar
 from bundle.__main__ import default_out
 from tests.e2e import checks
 from tests.e2e.bringup import pulumi
+from tests.e2e.checks import Report
+from tests.e2e.prefixed import Prefixed
 from tests.e2e.throwaway import Throwaway
 
 DRILL_PREFIX = "drill-"
@@ -47,3 +49,20 @@ class DrillCluster(Throwaway):
         """What a second `up` would do: nothing (`pulumi preview --expect-no-changes` with the policy pack)."""
         flags = ["--stack", self.name, "--non-interactive", "--policy-pack", str(self.work / "policies")]
         return pulumi(["preview", "--expect-no-changes", *flags], self.work, self.env, self.log)
+
+
+def ready_and_running(report: Report | Prefixed, cluster: DrillCluster, what: str) -> None:
+    """Every node of ``cluster`` Ready and every kube-system pod Running, each waited for."""
+    report.check(
+        f"every node Ready {what}",
+        bool(checks.waited(cluster.all_ready)),
+        f"{checks.node_states(cluster.control_plane)}",
+    )
+    running = checks.waited(
+        lambda: (found := checks.pods(cluster.control_plane, "kube-system")) and not checks.not_ready(found)
+    )
+    report.check(
+        f"every kube-system pod Running {what}",
+        bool(running),
+        ", ".join(checks.not_ready(checks.pods(cluster.control_plane, "kube-system"))),
+    )

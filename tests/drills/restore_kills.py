@@ -15,13 +15,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 from kindling.snapshots import list_snapshots
-from tests.drills.clusters import DrillCluster
+from tests.drills.clusters import DrillCluster, ready_and_running
+from tests.drills.kills import recover, strays_of, up_killed_at
 from tests.e2e import checks
 from tests.e2e.checks import Report
 from tests.e2e.prefixed import Prefixed
+from tests.e2e.run import dns_image
 from tests.e2e.throwaway import ROOT
 
 DRILL = "restore-kills"
@@ -40,12 +41,7 @@ def names(stack: str) -> tuple[str, str, str]:
     return f"drill-s-{stack}", f"drill-{stack}", f"drill-r-{stack}"
 
 
-def run(report: Report, stack: str, env: dict, killed_up: Callable, recover: Callable, strays: Callable) -> None:
-    """``killed_up(marker, delay, name, work, env, log)`` kills an `up` as drill 1 does (an answer: what went
-    otherwise); ``recover(name, work, env, log)`` is `make recover`; ``strays(name, work, env)`` what of the
-    cluster no resource owns."""
-    from tests.e2e.run import dns_image  # run.py imports the drills' checks
-
+def run(report: Report, stack: str, env: dict) -> None:
     source_name, snapshot, restored_name = names(stack)
     taken = [name for name in (source_name, restored_name) if checks.cluster_on_engine(name)]
     taken += [f"snapshot {snapshot}"] if snapshot in list_snapshots() else []
@@ -68,7 +64,7 @@ def run(report: Report, stack: str, env: dict, killed_up: Callable, recover: Cal
         subprocess.run(select, cwd=work, env=restored.env, capture_output=True)
         try:
             for where, marker, delay in KILL_POINTS:
-                missed = killed_up(marker, delay, restored_name, work, restored.env, log)
+                missed = up_killed_at(marker, delay, restored_name, work, restored.env, log)
                 if not report.check(f"{DRILL}: up killed {where}", not missed, missed):
                     break
                 report.check(
@@ -78,7 +74,7 @@ def run(report: Report, stack: str, env: dict, killed_up: Callable, recover: Cal
                 )
             if restored.create(Prefixed(report, f"{DRILL}: after the kills")):
                 working(report, restored, dns_image(restored.config))
-            stray = strays(restored_name, work, restored.env)
+            stray = strays_of(restored_name, work, restored.env)
             report.check(
                 f"{DRILL}: nothing of {restored_name} that no resource owns", not stray, ", ".join(map(str, stray))
             )
@@ -98,18 +94,6 @@ def run(report: Report, stack: str, env: dict, killed_up: Callable, recover: Cal
 def working(report: Report, cluster: DrillCluster, dns_image: str, what: str = "after the kills") -> None:
     """Every node Ready, every kube-system pod Running, and a pod's DNS answer."""
     step = time.monotonic()
-    report.check(
-        f"{DRILL}: every node Ready {what}",
-        bool(checks.waited(cluster.all_ready)),
-        f"{checks.node_states(cluster.control_plane)}",
-    )
-    running = checks.waited(
-        lambda: (found := checks.pods(cluster.control_plane, "kube-system")) and not checks.not_ready(found)
-    )
-    report.check(
-        f"{DRILL}: every kube-system pod Running {what}",
-        bool(running),
-        ", ".join(checks.not_ready(checks.pods(cluster.control_plane, "kube-system"))),
-    )
+    ready_and_running(Prefixed(report, DRILL), cluster, what)
     checks.dns_check(Prefixed(report, f"{DRILL} ({what})"), cluster.control_plane, dns_image)
     report.time(f"{DRILL}: checks {what}", time.monotonic() - step)

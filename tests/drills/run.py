@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -39,11 +37,12 @@ from pathlib import Path
 import yaml
 
 from tests.drills import engine_restart, leaks, load, restore_kills, side_by_side
-from tests.drills.clusters import DrillCluster, bundle_built
+from tests.drills.clusters import DrillCluster, bundle_built, ready_and_running
+from tests.drills.kills import recover, strays_of, up_command, up_killed_at
 from tests.e2e import checks
 from tests.e2e.checks import Report
 from tests.e2e.prefixed import Prefixed
-from tests.e2e.run import ROOT, real_engine_plugins, say, toolchain_env
+from tests.e2e.run import real_engine_plugins, say, toolchain_env
 from tests.e2e.throwaway import release_of
 
 # Where to kill `up`: the line the engine prints when the step starts, and how long after it.
@@ -52,47 +51,6 @@ KILL_POINTS = (
     ("during kubeadm init", "command:local:Command kubeadm-init creating", 6),
     ("during the worker's join", "command:local:Command worker-1-join creating", 2),
 )
-STEP_SECONDS = 1200
-
-
-def up_command(name: str, work: Path, verbose: bool = False) -> list[str]:
-    command = ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", name]
-    command += ["--policy-pack", str(work / "policies")]
-    return command + (["--verbose", "9", "--logtostderr"] if verbose else [])
-
-
-def up_killed_at(marker: str, delay: float, name: str, work: Path, env: dict, log: Path) -> str:
-    """Runs `up` until ``marker`` appears in its output, then SIGKILLs it; returns what happened."""
-    with log.open("a") as sink:
-        sink.write(f"\n$ {' '.join(up_command(name, work))}  # killed {delay}s after: {marker}\n")
-        sink.flush()
-        start = log.stat().st_size
-        process = subprocess.Popen(up_command(name, work), cwd=work, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STEP_SECONDS
-        while time.monotonic() < deadline and process.poll() is None:
-            with log.open() as reading:
-                reading.seek(start)
-                if marker in reading.read():
-                    break
-            time.sleep(0.5)
-        if process.poll() is not None:
-            return f"up ended (exit {process.returncode}) before {marker!r}"
-        time.sleep(delay)
-        if process.poll() is not None:
-            return f"up ended (exit {process.returncode}) within {delay}s of {marker!r}"
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    return ""
-
-
-def recover(name: str, work: Path, env: dict, log: Path) -> bool:
-    with log.open("a") as sink:
-        sink.write(f"\n$ python tools/recover.py {name}\n")
-        sink.flush()
-        done = subprocess.run(
-            [sys.executable, "tools/recover.py", name], cwd=work, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    return done.returncode == 0
 
 
 def client_key(kubeconfig: Path) -> str:
@@ -139,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if "restore-kills" in chosen and report.check(
         "the bundle", bundle_built(release_of(stack)), f"make bundle RELEASE={release_of(stack)}"
     ):
-        restore_kills.run(report, stack, env, up_killed_at, recover, strays_of)
+        restore_kills.run(report, stack, env)
     report.time("total", time.monotonic() - started)
     return report.close()
 
@@ -204,15 +162,7 @@ def killed_ups_and_leaks(report: Report, cluster: DrillCluster) -> bool:
         fd = os.open(kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(shown.stdout)
-        report.check(
-            "every node of the recovered cluster Ready",
-            checks.waited(cluster.all_ready),
-            f"{checks.node_states(cluster.control_plane)}",
-        )
-        pods = checks.waited(lambda: checks.pods(cluster.control_plane, "kube-system") and not checks.not_ready(
-            checks.pods(cluster.control_plane, "kube-system")))  # fmt: skip
-        report.check("every kube-system pod Running", bool(pods), ", ".join(
-            checks.not_ready(checks.pods(cluster.control_plane, "kube-system"))))  # fmt: skip
+        ready_and_running(report, cluster, "after the kills")
     stray = strays_of(name, work, env)
     report.check("nothing of the cluster left that no resource owns", not stray, ", ".join(map(str, stray)))
     credentials_hidden(report, cluster, processes, verbose_log)
@@ -260,18 +210,6 @@ def decoded(value: str) -> str:
         return base64.b64decode(value).decode().split("\n", 2)[1] if value else ""  # a line of the key itself
     except (ValueError, IndexError):
         return ""
-
-
-def strays_of(name: str, work: Path, env: dict) -> list:
-    """The cluster's Docker objects no resource of the state owns (tools/recover.py's own view)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    import recover
-
-    exported = subprocess.run(
-        ["pulumi", "stack", "export", "--stack", name], cwd=work, env=env, capture_output=True, text=True
-    )
-    state = json.loads(exported.stdout).get("deployment", {}) if exported.returncode == 0 else {}
-    return recover.strays(name, recover.owned_ids(state))
 
 
 if __name__ == "__main__":
