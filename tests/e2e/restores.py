@@ -63,16 +63,15 @@ def objects_naming(listed: dict, nodes: list[str]) -> list[str]:
     return found
 
 
-def names_of_the_snapshot(node: str, snapshot_nodes: list[str]) -> tuple[bool, list[str] | str]:
-    """Whether every object the API server lists has been read, and those that name a node of the snapshot
-    (or why they could not be read)."""
+def names_of_the_snapshot(node: str, snapshot_nodes: list[str]) -> list[str]:
+    """The objects the API server lists that name a node of the snapshot (or why they could not be listed)."""
     kinds = checks.kubectl(node, "api-resources", "--verbs=list", "-o", "name")
     if kinds.returncode != 0:
-        return False, kinds.stderr.strip()[-200:]
+        return [f"kubectl api-resources: {kinds.stderr.strip()[-200:]}"]
     listed = checks.kubectl(node, "get", ",".join(kinds.stdout.split()), "--all-namespaces", "-o", "json")
     if listed.returncode != 0:
-        return False, listed.stderr.strip()[-200:]
-    return True, objects_naming(json.loads(listed.stdout), snapshot_nodes)
+        return [f"kubectl get: {listed.stderr.strip()[-200:]}"]
+    return objects_naming(json.loads(listed.stdout), snapshot_nodes)
 
 
 def own_identity(
@@ -85,19 +84,13 @@ def own_identity(
     report.check(f"{restored.name}: its nodes are its own", sorted(listed) == sorted(expected), f"{listed}")
     # What still names them once the controllers have caught up (a deleted Node's lease goes with the garbage
     # collector, a DaemonSet pod's endpoint with the pod made anew): nothing.
-    last: list[tuple[bool, list[str] | str]] = []
-
-    def nothing_named() -> bool:
-        last.append(names_of_the_snapshot(node, source_nodes))
-        read, named = last[-1]
-        return read and not named
-
-    checks.waited(nothing_named, seconds=60, every=5)
-    read, named = last[-1]
+    named = names_of_the_snapshot(node, source_nodes)
+    deadline = time.monotonic() + 60
+    while named and time.monotonic() < deadline:
+        time.sleep(5)
+        named = names_of_the_snapshot(node, source_nodes)
     report.check(
-        f"{restored.name}: nothing in the cluster names the snapshot's nodes",
-        read and not named,
-        f"{len(named)}: {named[:5]}" if read else named,
+        f"{restored.name}: nothing in the cluster names the snapshot's nodes", not named, f"{len(named)}: {named[:5]}"
     )
     ca = certificates.read(node, f"{certificates.PKI}/ca.crt") or b""
     own_ca = bool(ca) and certificates.fingerprint(ca) != certificates.fingerprint(source_ca)
