@@ -1,6 +1,7 @@
-"""The snapshot e2e's look through a restored cluster's objects: which still name the snapshot's nodes."""
+"""The snapshot e2e's looks at a restored cluster's objects: which still name the snapshot's nodes, and which static
+pods are not listed."""
 
-from tests.e2e.restores import objects_naming
+from tests.e2e.restores import objects_naming, static_pods, unmirrored
 
 SNAPSHOT_NODES = ["k8s-1-19-1-control-plane", "k8s-1-19-1-worker-1"]
 
@@ -64,3 +65,46 @@ def test_the_restored_clusters_own_objects_are_not():
         ]
     }
     assert objects_naming(listed, SNAPSHOT_NODES) == []
+
+
+def kubelets_pod(name: str, source: str, config_hash: str = "") -> dict:
+    annotations = {"kubernetes.io/config.source": source}
+    if config_hash:
+        annotations["kubernetes.io/config.hash"] = config_hash
+    return {"metadata": {"name": name, "namespace": "kube-system", "annotations": annotations}}
+
+
+def mirror(name: str, of_hash: str) -> dict:
+    return {
+        "metadata": {"name": name, "namespace": "kube-system", "annotations": {"kubernetes.io/config.mirror": of_hash}}
+    }
+
+
+def test_a_static_pod_is_listed_only_by_a_mirror_of_the_hash_its_kubelet_runs():
+    running = {
+        "items": [
+            kubelets_pod("etcd-r1-control-plane", "file", "a1"),
+            kubelets_pod("kube-apiserver-r1-control-plane", "file", "b2"),
+            kubelets_pod("kube-scheduler-r1-control-plane", "file", "c3"),
+            kubelets_pod("coredns-5d78c9869d-8xk2p", "api"),  # the API server's, not the kubelet's to list
+        ]
+    }
+    listed = {
+        "items": [
+            mirror("etcd-r1-control-plane", "a1"),
+            mirror("kube-apiserver-r1-control-plane", "0ld"),  # the snapshot's: the kubelet would delete it
+            {"metadata": {"name": "coredns-5d78c9869d-8xk2p", "namespace": "kube-system"}},
+        ]
+    }
+    assert unmirrored(running, listed) == [
+        "kube-system/kube-apiserver-r1-control-plane",
+        "kube-system/kube-scheduler-r1-control-plane",
+    ]
+    listed["items"][1] = mirror("kube-apiserver-r1-control-plane", "b2")
+    listed["items"].append(mirror("kube-scheduler-r1-control-plane", "c3"))
+    assert unmirrored(running, listed) == []
+    assert [pod["metadata"]["name"] for pod in static_pods(running)] == [
+        "etcd-r1-control-plane",
+        "kube-apiserver-r1-control-plane",
+        "kube-scheduler-r1-control-plane",
+    ]

@@ -24,6 +24,41 @@ SNAPSHOTS_PODS = [
 ]
 
 
+# The pods the kubelet runs, as its /pods lists them: its static pods (from files, with their hashes) and a pod
+# the API server gave it.
+KUBELET_PODS = {
+    "kind": "PodList",
+    "apiVersion": "v1",
+    "items": [
+        {
+            "metadata": {
+                "name": f"{component}-cp",
+                "namespace": "kube-system",
+                "uid": f"{component}-hash",
+                "annotations": {
+                    "kubernetes.io/config.hash": f"{component}-hash",
+                    "kubernetes.io/config.seen": "2026-12-05T20:01:02.5Z",
+                    "kubernetes.io/config.source": "file",
+                },
+            },
+            "spec": {"nodeName": "cp", "priorityClassName": "system-node-critical"},
+            "status": {"phase": "Running"},
+        }
+        for component in COMPONENTS
+    ]
+    + [
+        {
+            "metadata": {
+                "name": "coredns-7db6d8ff4d-x2x9k",
+                "namespace": "kube-system",
+                "annotations": {"kubernetes.io/config.source": "api"},
+            },
+            "spec": {"nodeName": "cp"},
+        }
+    ],
+}
+
+
 # What the restore rewrites through the API server: a namespace's CA, and (before 1.24) a token secret.
 ROOT_CA = json.dumps({"items": [{"metadata": {"name": "kube-root-ca.crt", "namespace": "default"}, "data": {}}]})
 TOKEN_SECRET = json.dumps({"items": [{"metadata": {"name": "default-token-x", "namespace": "default"}, "data": {}}]})
@@ -36,6 +71,8 @@ def restore(
     made: tuple[str, ...] = (),
     priority_classes_pending: bool = False,
     controller_manager_held: bool = True,
+    unmirrored: tuple[str, ...] = (),
+    kubelet_answers: bool = True,
 ):
     log = tmp_path / "log"
     manifests = tmp_path / MANIFESTS
@@ -58,6 +95,12 @@ def restore(
         + [{"metadata": {"name": name, "namespace": "kube-system"}, "spec": {"nodeName": "cp"}} for name in made]
     }
     (tmp_path / "pods.json").write_text(json.dumps(mirrors))
+    # The static pods whose mirrors the kubelet did not make: missing from the API until the restore makes them.
+    if unmirrored:
+        (tmp_path / "mirrored.json").write_text(json.dumps(mirrors))
+        mirrors["items"] = [pod for pod in mirrors["items"] if pod["metadata"]["name"] not in unmirrored]
+        (tmp_path / "pods.json").write_text(json.dumps(mirrors))
+    (tmp_path / "kubelet-pods.json").write_text(json.dumps(KUBELET_PODS))
     # What restore-identity.sh leaves: the static pods' manifests, the controller manager's held.
     manifests.mkdir(parents=True)
     (manifests / "etcd.yaml").write_text(ETCD_MANIFEST)
@@ -104,6 +147,9 @@ esac"""
     kubectl = f"""echo "kubectl $*, {manager}" >> {log}
 case "$*" in
 *"get pods"*) cat {tmp_path}/pods.json ;;
+*"get --raw /api/v1/nodes/cp/proxy/pods"*) [ {int(kubelet_answers)} = 1 ] && cat {tmp_path}/kubelet-pods.json ;;
+*"get node cp -o jsonpath={{.metadata.uid}}"*) echo 6c1d2e0a-node-uid ;;
+*"create -f -"*) cat > {tmp_path}/created.json; cp {tmp_path}/mirrored.json {tmp_path}/pods.json ;;
 *"get configmaps"*) echo '{ROOT_CA}' ;;
 *"get secrets"*) echo '{TOKEN_SECRET}' ;;
 *"-o json"*) echo '{{"items": []}}' ;;
@@ -186,6 +232,45 @@ def test_the_static_pods_and_kubelet_restore_identity_started_are_left_running(t
     phases = [line.split(",")[0] for line in log.splitlines() if line.startswith("kubeadm init phase")]
     assert phases and not [p for p in phases if p.split()[3] in ("etcd", "control-plane", "kubelet-start")]
     assert not [line for line in log.splitlines() if line.startswith("systemctl") and "kubelet" in line]
+
+
+def test_mirrors_the_kubelet_made_itself_are_not_made_again(tmp_path):
+    result, log = restore(tmp_path, readyz_failures=0)
+    assert result.returncode == 0, result.stderr
+    assert "create -f -" not in log and "proxy/pods" not in log
+
+
+def test_mirrors_the_kubelet_did_not_make_are_made_as_its_mirror_client_does_without_a_restart(tmp_path):
+    # A kubelet before 1.32 makes etcd's and the scheduler's mirrors only at their next sync, 10 s or more on;
+    # restarted to make them, it would probe its pods at random for ten seconds more.
+    result, log = restore(tmp_path, readyz_failures=0, unmirrored=("etcd-cp", "kube-scheduler-cp"))
+    assert result.returncode == 0, result.stderr
+    created = json.loads((tmp_path / "created.json").read_text())
+    assert created["kind"] == "List"
+    assert [pod["metadata"]["name"] for pod in created["items"]] == ["etcd-cp", "kube-scheduler-cp"]
+    for pod in created["items"]:
+        component = pod["metadata"]["name"].removesuffix("-cp")
+        assert (pod["apiVersion"], pod["kind"]) == ("v1", "Pod")
+        assert pod["metadata"]["annotations"] == {
+            "kubernetes.io/config.hash": f"{component}-hash",
+            "kubernetes.io/config.mirror": f"{component}-hash",  # what the kubelet matches its static pod by
+            "kubernetes.io/config.seen": "2026-12-05T20:01:02.5Z",
+            "kubernetes.io/config.source": "file",
+        }
+        assert pod["metadata"]["ownerReferences"] == [
+            {"apiVersion": "v1", "kind": "Node", "name": "cp", "uid": "6c1d2e0a-node-uid", "controller": True}
+        ]
+        assert "uid" not in pod["metadata"] and "status" not in pod, "the API server's to give"
+        assert pod["spec"] == {"nodeName": "cp", "priorityClassName": "system-node-critical"}
+    assert not [line for line in log.splitlines() if line.startswith("systemctl") and "kubelet" in line]
+
+
+def test_a_kubelet_that_cannot_be_asked_for_its_pods_is_restarted_to_make_its_mirrors(tmp_path):
+    result, log = restore(tmp_path, readyz_failures=0, unmirrored=("etcd-cp",), kubelet_answers=False)
+    assert result.returncode == 0, result.stderr
+    assert "systemctl restart kubelet" in log
+    assert "still missing: its kubelet is restarted" in result.stderr
+    assert not (tmp_path / "created.json").exists()
 
 
 def test_a_restore_run_again_finds_the_controller_manager_in_place(tmp_path):

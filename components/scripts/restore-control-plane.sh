@@ -238,24 +238,57 @@ renew_cluster_info() {
 }
 in_background renew_cluster_info
 
-# 4. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet that started before
-# the API server answered could make no mirror pod then, and one of before 1.2x makes it again only at its
-# next sync, a minute on (etcd-<node> and the others are missing from the API until then): restarted now,
-# it makes them at once (a kubelet of 1.19's time delays every probe at random after any start, so the
-# restart costs it nothing the early start saved).
+# 4. The control plane's own mirror pods, then kubeadm's own marks on the Node. A kubelet makes a static
+# pod's mirror when it syncs that pod with its Node registered. Etcd and the scheduler may have synced last
+# before the API server answered, and a kubelet before 1.32 then makes their mirrors only at their next
+# sync: a startup probe's first success (10-20 s on), or the minute's resync (before 1.20); 1.32 and later
+# make every mirror once the Node is registered. Missing two seconds after that, they are made here as the
+# kubelet's mirror client makes them: the kubelet's own pod (its /pods, through the API server), marked the
+# mirror of its hash and owned by the Node. The kubelet then finds its mirror and keeps it. Restarting the
+# kubelet, as the restore did before, made them too, but started its ten seconds of random first probes
+# anew, and the hold (restore-pod-network.sh) waited them out: 10 s more, in about half the restores of
+# 1.31.0. It stays as the last resort.
 wait_for ask get node "$node"
+mirrored_here() {
+    ask get pods --all-namespaces --field-selector "spec.nodeName=$node" -o json |
+        jq -c '[.items[] | select(.metadata.annotations["kubernetes.io/config.mirror"] != null) | .metadata.name]'
+}
 mirrors_made() {
-    made=$(ask get pods --all-namespaces --field-selector "spec.nodeName=$node" -o json |
-        jq '[.items[] | select(.metadata.annotations["kubernetes.io/config.mirror"] != null)] | length')
-    [ "$made" -ge "$(find /etc/kubernetes/manifests -name '*.yaml' | wc -l)" ]
+    made=$(mirrored_here | jq length) || return 1
+    [ "${made:-0}" -ge "$(find /etc/kubernetes/manifests -name '*.yaml' | wc -l)" ]
+}
+make_missing_mirrors() {
+    node_uid=$(ask get node "$node" -o 'jsonpath={.metadata.uid}') || return 1
+    mirrored=$(mirrored_here) || return 1
+    kubelets=$(ask get --raw "/api/v1/nodes/$node/proxy/pods") || return 1
+    missing=$(printf '%s' "$kubelets" |
+        jq -c --argjson mirrored "$mirrored" --arg node "$node" --arg uid "$node_uid" '{
+            apiVersion: "v1", kind: "List", items: [.items[]
+                | select(.metadata.annotations["kubernetes.io/config.source"] == "file")
+                | select(.metadata.name as $name | $mirrored | any(.[]; . == $name) | not)
+                | del(.status, .metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp)
+                | .apiVersion = "v1" | .kind = "Pod"
+                | .metadata.annotations["kubernetes.io/config.mirror"] = .metadata.annotations["kubernetes.io/config.hash"]
+                | .metadata.ownerReferences = [{apiVersion: "v1", kind: "Node", name: $node, uid: $uid, controller: true}]]
+        }') || return 1
+    [ "$(printf '%s' "$missing" | jq '.items | length')" != 0 ] || return 0
+    # The kubelet may make one at the same moment: that one is there is all that matters.
+    refused=$(printf '%s' "$missing" | admin create -f - 2>&1) || true
+    refused=$(printf '%s\n' "$refused" | grep -v -e '^Error from server (AlreadyExists): ' -e '^$' || true)
+    [ -z "$refused" ] || { printf '%s\n' "$refused" >&2; return 1; }
 }
 tries=0
 until mirrors_made; do
     tries=$((tries + 1))
     if [ "$tries" -ge 10 ]; then
+        echo "the control plane's mirror pods are still missing: its kubelet is restarted to make them" >&2
         systemctl restart kubelet
         break
     fi
+    # The kubelet's own first: 1.32 and later make them within a tenth of a second of the Node's registration,
+    # and older ones at any pod's sync, which come often in a control plane's first seconds. Made here at the
+    # same moment, the kubelet logs that it failed to make one (it then keeps the one made here).
+    [ "$tries" -lt 4 ] || make_missing_mirrors || true
     sleep 0.5
 done
 in_background phase upload-config kubelet

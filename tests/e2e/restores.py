@@ -9,7 +9,8 @@ In order, each a named check:
    (versions, nodes, pods, DNS, the chart, a restart of every node), plus: its nodes are only its own
    (and nothing the API server lists names the snapshot's),
    a CA and service-account key of its own, an API server certificate for its own name and address
-   valid a year, and etcd's member at its own address;
+   valid a year, and etcd's member at its own address; and, as its `up` ends (as for r2 and r3), the API
+   server lists its control plane's static pods, each the mirror of what the kubelet runs;
 3. ``<name>-r2``, restored from the same snapshot while r1 runs: both answer, with different CAs, and
    neither's kubeconfig works against the other's API server; r2 then r1 are destroyed, nothing left;
 4. ``<name>-r3``, restored from the near-expiry snapshot: Ready, DNS, certificates valid a year;
@@ -72,6 +73,56 @@ def names_of_the_snapshot(node: str, snapshot_nodes: list[str]) -> list[str]:
     if listed.returncode != 0:
         return [f"kubectl get: {listed.stderr.strip()[-200:]}"]
     return objects_naming(json.loads(listed.stdout), snapshot_nodes)
+
+
+def _annotations(pod: dict) -> dict:
+    return pod["metadata"].get("annotations") or {}
+
+
+def _where(pod: dict) -> str:
+    return f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
+
+
+def static_pods(running: dict) -> list[dict]:
+    """The pods of a kubelet's /pods (as JSON) that it runs from its manifests."""
+    return [pod for pod in running.get("items", []) if _annotations(pod).get("kubernetes.io/config.source") == "file"]
+
+
+def unmirrored(running: dict, listed: dict) -> list[str]:
+    """The static pods a kubelet runs (its /pods, as JSON) that the API server does not list (``listed``, its
+    pods, as JSON) as a mirror of the hash the kubelet runs: missing, or of another (the kubelet would delete
+    that one and make its own at the pod's next sync)."""
+    mirrors = {
+        _where(pod): _annotations(pod)["kubernetes.io/config.mirror"]
+        for pod in listed.get("items", [])
+        if "kubernetes.io/config.mirror" in _annotations(pod)
+    }
+    return [
+        _where(pod)
+        for pod in static_pods(running)
+        if mirrors.get(_where(pod)) != _annotations(pod).get("kubernetes.io/config.hash")
+    ]
+
+
+def static_pods_listed(report: Report, restored: Throwaway) -> None:
+    """As the `up` ends, the API server lists the control plane's static pods (``kubectl get pods`` shows
+    etcd, the API server, the controller manager and the scheduler), each the mirror of what its kubelet runs.
+    A kubelet before 1.32 that synced one before its Node was registered makes its mirror only at that pod's
+    next sync (the restore makes it instead)."""
+    node = restored.control_plane
+    what = f"{restored.name}: its control plane's static pods listed as the up ends"
+    running = checks.kubectl(node, "get", "--raw", f"/api/v1/nodes/{node}/proxy/pods")
+    listed = checks.kubectl(
+        node, "get", "pods", "--all-namespaces", "--field-selector", f"spec.nodeName={node}", "-o", "json"
+    )
+    if running.returncode != 0 or listed.returncode != 0:
+        report.fail(what, (running.stderr + listed.stderr).strip()[-200:])
+        return
+    ran = json.loads(running.stdout)
+    missing = unmirrored(ran, json.loads(listed.stdout))
+    report.check(
+        what, len(static_pods(ran)) >= 4 and not missing, f"{len(static_pods(ran))} run, not listed: {missing}"
+    )
 
 
 def own_identity(
@@ -175,6 +226,7 @@ def restores(report, stack, name, release, env, engine, snapshots, source_keys) 
     second_tried = False
     try:
         if first.create(report):
+            static_pods_listed(report, first)
             checks.readback(report, first.up.container_inputs())
             checks.versions(report, release, first.up.versions(), first.config)
             if engine:
@@ -187,6 +239,7 @@ def restores(report, stack, name, release, env, engine, snapshots, source_keys) 
                 report.time(f"{first.name}: {what}", seconds)
             second_tried = True
             if second.create(report):
+                static_pods_listed(report, second)
                 report.check(
                     f"{second.name}: every node Ready beside {first.name}",
                     bool(checks.waited(lambda: checks.all_ready(second.control_plane, 2))),
@@ -214,6 +267,7 @@ def restores(report, stack, name, release, env, engine, snapshots, source_keys) 
             f"{certificates.days_left(old) * 24:.1f} hours left" if old else f"no apiserver.crt in {image}",
         )
         if near.create(report):
+            static_pods_listed(report, near)
             report.check(
                 f"{near.name}: every node Ready", bool(checks.waited(lambda: checks.all_ready(near.control_plane, 2)))
             )
