@@ -2,7 +2,8 @@
 
 In the order it happens, as small steps:
 1. find the cluster's nodes (their labels, addresses, /var volumes) and what its control plane was
-   initialised with (/etc/kindling/kubeadm.yaml);
+   initialised with (/etc/kindling/kubeadm.yaml), and wait until every one of them is Ready (refused after
+   READY_WAIT_SECONDS);
 2. pause every node at once, so that etcd, the kubelets and containerd are captured at one instant;
 3. `docker commit` each node's root filesystem, and copy its /var volume (which a commit leaves out:
    containerd's unpacked images, etcd's data, the kubelet's state) into a volume of the snapshot's,
@@ -21,6 +22,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -62,6 +64,55 @@ def cluster_nodes(cluster: str) -> list[dict]:
     if stopped:
         raise CaptureError(f"node containers not running: {', '.join(stopped)}; start them (docker start) first")
     return sorted(nodes, key=lambda c: (NODE_ROLES.index(c["Config"]["Labels"][LABEL_ROLE]), c["Name"]))
+
+
+# A node not yet Ready may not have its pod network's configuration yet (the network's pod writes it once it
+# runs): every restore of it would wait for that pod to write it again, and a kubelet before 1.26 reports its
+# node Ready up to 15 s after that (its runtime looked at every 5 s, its status sent every 10 s), holding
+# CoreDNS off the node. 1.19.1, one node, 2026-12-05: seven restores of a snapshot taken right after `make up`
+# answered a pod's DNS 14-28 s after their `up` ended; two of a snapshot of the same cluster once Ready, 3 s
+# and 8 s. A cluster still starting is waited for; one that does not get there is refused, not captured.
+READY_WAIT_SECONDS = 120
+READY_LOOK_SECONDS = 2.0
+
+
+def ready_states(control_plane: str) -> dict[str, str]:
+    """Each Node's Ready condition ("True", "False" or "Unknown") as the control plane's API server lists it."""
+    listed = json.loads(
+        docker(
+            "exec", control_plane, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes", "-o", "json"
+        )
+    )
+    return {
+        item["metadata"]["name"]: next(
+            (c["status"] for c in item.get("status", {}).get("conditions", []) if c["type"] == "Ready"), "Unknown"
+        )
+        for item in listed.get("items", [])
+    }
+
+
+def wait_until_ready(control_plane: str, names: list[str], say) -> None:
+    """Return once every node of ``names`` is Ready; CaptureError after READY_WAIT_SECONDS."""
+    deadline = time.monotonic() + READY_WAIT_SECONDS
+    waiting_said = False
+    while True:
+        try:
+            states, unanswered = ready_states(control_plane), ""
+        except (CaptureError, ValueError) as failed:
+            states, unanswered = {}, f" (the API server did not list them: {failed})"
+        waiting = [name for name in names if states.get(name) != "True"]
+        if not waiting:
+            return
+        if time.monotonic() >= deadline:
+            named = ", ".join(f"{name} (Ready: {states.get(name, 'not registered')})" for name in waiting)
+            raise CaptureError(
+                f"not every node is Ready after {READY_WAIT_SECONDS}s: {named}{unanswered}; a snapshot is taken of a "
+                "Ready cluster only (kubectl get nodes says why not), nothing was captured"
+            )
+        if not waiting_said:
+            say(f"waiting for {', '.join(waiting)} to be Ready")
+            waiting_said = True
+        time.sleep(READY_LOOK_SECONDS)
 
 
 def _node_ip(container: dict, cluster: str) -> str:
@@ -147,6 +198,7 @@ def capture(cluster: str, name: str, say=print) -> Snapshot:
     if snapshot.control_planes != 1:
         raise CaptureError(f"{cluster} has {snapshot.control_planes} control planes; snapshots take one for now")
     names = [node.name for node in snapshot.nodes]
+    wait_until_ready(names[0], names, say)
     commits: list[str] = []
     done = False
     try:

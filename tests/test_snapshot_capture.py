@@ -1,7 +1,9 @@
-"""snapshot/capture.py's order of work, with docker stood in: the nodes run again as soon as their copies are
-made, and the snapshot's volumes are written to disk before `make snapshot` returns (the first restore would
-otherwise wait behind the write-back of a gigabyte of copies)."""
+"""snapshot/capture.py's order of work, with docker stood in: a cluster is captured only once every node is
+Ready; the nodes run again as soon as their copies are made, and the snapshot's volumes are written to disk
+before `make snapshot` returns (the first restore would otherwise wait behind the write-back of a gigabyte of
+copies)."""
 
+import json
 import subprocess
 
 import pytest
@@ -18,12 +20,38 @@ NODES = [
 ]
 
 
+def nodes_listed(ready: dict[str, str]) -> str:
+    """kubectl get nodes -o json, each node's Ready condition as given."""
+    return json.dumps(
+        {
+            "items": [
+                {"metadata": {"name": name}, "status": {"conditions": [{"type": "Ready", "status": status}]}}
+                for name, status in ready.items()
+            ]
+        }
+    )
+
+
+ALL_READY = {node.name: "True" for node in SNAPSHOT.nodes}
+
+
 @pytest.fixture
-def docker_calls(monkeypatch):
+def ready_looks() -> list[str]:
+    """What each look at the nodes answers, in turn (the last one from then on): Ready unless a test says."""
+    return [nodes_listed(ALL_READY)]
+
+
+@pytest.fixture
+def docker_calls(monkeypatch, ready_looks):
     calls: list[tuple[str, ...]] = []
 
     def docker(*args, **_):
         calls.append(args)
+        if args[0] == "exec" and args[-4:] == ("get", "nodes", "-o", "json"):
+            answer = ready_looks.pop(0) if len(ready_looks) > 1 else ready_looks[0]
+            if answer.startswith("refused"):
+                raise capture.CaptureError(f"docker exec {args[1]} failed: {answer}")
+            return answer
         return "sha256:commit\n" if args[0] == "commit" else ""
 
     monkeypatch.setattr(capture, "docker", docker)
@@ -76,3 +104,41 @@ def test_a_snapshots_var_leaves_out_the_wal_segment_etcd_makes_ahead_of_need(tmp
     for call, node in zip(copies, NODES, strict=True):
         assert f"{node['Mounts'][0]['Name']}:/from:ro" in call and call[-2:] == ("/from", "/to")
         assert call[call.index("--mount") + 1] == HELPER_VAR_MOUNT
+
+
+def test_a_cluster_still_starting_is_captured_once_every_node_is_ready(docker_calls, ready_looks, monkeypatch):
+    monkeypatch.setattr(capture, "READY_LOOK_SECONDS", 0.01)
+    worker = SNAPSHOT.nodes[-1].name
+    ready_looks[:] = [
+        "refused: the API server is starting",
+        nodes_listed({**ALL_READY, worker: "False"}),
+        nodes_listed(ALL_READY),
+    ]
+    said: list[str] = []
+    capture.capture(SNAPSHOT.cluster, "snap", say=said.append)
+    assert said[0] == f"waiting for {', '.join(ALL_READY)} to be Ready", "said once, naming every node not Ready"
+    assert not [line for line in said if line.startswith("waiting") and line != said[0]]
+    verbs = [call[0] for call in docker_calls]
+    looks = [n for n, call in enumerate(docker_calls) if call[-4:] == ("get", "nodes", "-o", "json")]
+    assert len(looks) == 3 and looks[-1] < verbs.index("pause"), "paused only once all were Ready"
+
+
+def test_a_cluster_that_does_not_get_ready_is_refused_and_nothing_is_captured(docker_calls, ready_looks, monkeypatch):
+    monkeypatch.setattr(capture, "READY_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(capture, "READY_LOOK_SECONDS", 0.01)
+    worker = SNAPSHOT.nodes[-1].name
+    ready_looks[:] = [nodes_listed({SNAPSHOT.nodes[0].name: "True", worker: "Unknown"})]
+    with pytest.raises(capture.CaptureError) as refused:
+        capture.capture(SNAPSHOT.cluster, "snap", say=lambda _: None)
+    assert f"{worker} (Ready: Unknown)" in str(refused.value) and "nothing was captured" in str(refused.value)
+    assert SNAPSHOT.nodes[0].name + " (" not in str(refused.value), "only the nodes not Ready are named"
+    verbs = {call[0] for call in docker_calls}
+    assert not verbs & {"pause", "commit", "volume", "build", "run"}, "no node paused, no image or volume made"
+
+
+def test_a_node_not_registered_is_named_so(docker_calls, ready_looks, monkeypatch):
+    monkeypatch.setattr(capture, "READY_WAIT_SECONDS", 0)
+    worker = SNAPSHOT.nodes[-1].name
+    ready_looks[:] = [nodes_listed({SNAPSHOT.nodes[0].name: "True"})]
+    with pytest.raises(capture.CaptureError, match=f"{worker} \\(Ready: not registered\\)"):
+        capture.capture(SNAPSHOT.cluster, "snap", say=lambda _: None)
