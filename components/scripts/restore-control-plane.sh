@@ -106,7 +106,8 @@ move_etcd_member() {
     # Leases from 1.20 on; 1.19's instances keep an Endpoints record beside theirs.
     # The snapshot's events too: they tell of its nodes and pods (`kubectl get events` would show a cluster
     # of other names), and etcd keeps them an hour after the restore. So does the snapshot's API server's
-    # identity lease (from 1.26; named after its host): the cluster would list two API servers for an hour
+    # identity lease (from 1.26; named after its host, kube-apiserver-<hash> in 1.26 and apiserver-<hash> from
+    # 1.27, and no other lease of kube-system's begins so): the cluster would list two API servers for an hour
     # or two, until the lease ran out and the API server's own collector came by. A same-name restore's API
     # server, which takes that lease's name, makes it again within 10 s if it had made it already.
     # And every pod of the snapshot but the mirrors of this node's static pods (a same-name restore's): no
@@ -122,6 +123,7 @@ move_etcd_member() {
         echo "del /registry/masterleases/$snapshot_ip"
         echo "del --prefix /registry/events/"
         echo "del --prefix /registry/leases/kube-system/apiserver-"
+        echo "del --prefix /registry/leases/kube-system/kube-apiserver-"
         for component in kube-controller-manager kube-scheduler; do
             echo "del /registry/leases/kube-system/$component"
             echo "del /registry/services/endpoints/kube-system/$component"
