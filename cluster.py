@@ -158,13 +158,12 @@ def restored_worker(
     """Worker ``index``, booted from the snapshot, with a kubelet identity of its own."""
     node_index = spec.worker_node_index(index)
     config = render_kubelet_identity_config(spec, node_index)
-    worker = node(f"worker-{index + 1}", node_index, config, None)
     return RestoredWorker(
         f"worker-{index + 1}",
         RestoredWorkerArgs(
             control_plane=control_plane,
-            worker=worker,
-            kubelet_config=render_kubelet_identity_config(spec, node_index),
+            worker=node(f"worker-{index + 1}", node_index, config, None),
+            kubelet_config=config,
             node_ip=str(spec.node_ip(node_index)),
             provider_id=provider_id(spec, spec.node_names[node_index]),
         ),
@@ -205,10 +204,11 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
 
     # 1. The cluster's network, on a fixed subnet.
     subnet, gateway = str(spec.node_subnet), str(spec.gateway_ip)
+    node_network = NodeNetworkArgs(cluster=spec.name, subnet=subnet, gateway=gateway, attach_when_made=bool(snapshot))
     network = (
         MachineNetwork("network", MachineNetworkArgs(bridge=bridge_name(spec.name), subnet=subnet, gateway=gateway))
         if spec.node_runtime == "nspawn"
-        else NodeNetwork("network", NodeNetworkArgs(cluster=spec.name, subnet=subnet, gateway=gateway))
+        else NodeNetwork("network", node_network)
     )
     # 2. The local images the nodes run, and the node image: built with them in its containerd, or (a prebuilt
     # image) loaded into each node before kubeadm runs. From a snapshot: its images, and each node's /var copied.
@@ -250,7 +250,7 @@ def deploy(spec: ClusterSpec, host: DockerHost, project_dir: Path, image_ids: di
                 preloaded_images=loaded_at_start,
                 runs_images=None if control_plane else images_a_worker_runs(spec.preload_images),
                 var_volume=volumes[index].name if volumes else None,
-                after=[volumes[index].copied] if volumes else [],
+                after=([volumes[index].copied] if volumes else []) + network.nodes_after,
             ),
         )
         nodes.append(made)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
-from kindling.contract import LABEL_CLUSTER, NODE_NETWORK_TYPE
+from components.shell import on_host, run_script
+from kindling.contract import LABEL_CLUSTER, NODE_NETWORK_SCRIPT, NODE_NETWORK_TYPE
 
 
 @dataclass
@@ -20,11 +22,17 @@ class NodeNetworkArgs:
     cluster: str
     subnet: str
     gateway: str
+    # Whether the nodes attach as soon as the network exists (scripts/node-network.sh says why), rather than
+    # once pulumi-docker has read it back, two seconds later. Only a restore's nodes have nothing else to wait
+    # for that long; a normal stack's build their image meanwhile, and keep the graph they were made with.
+    attach_when_made: bool = False
 
 
 class NodeNetwork(pulumi.ComponentResource):
     network: docker.Network
+    made: command.local.Command | None
     name: pulumi.Output[str]
+    nodes_after: list[pulumi.Resource]
 
     def __init__(self, name: str, args: NodeNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(NODE_NETWORK_TYPE, name, None, opts)
@@ -36,7 +44,22 @@ class NodeNetwork(pulumi.ComponentResource):
             # Nodes reach registries and chart repositories through the host.
             options={"com.docker.network.bridge.enable_ip_masquerade": "true"},
             labels=[docker.NetworkLabelArgs(label=LABEL_CLUSTER, value=args.cluster)],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.attach_when_made or None),
         )
+        # What nodes attach to, and what they are made after. The resource's name carries the resource; with
+        # attach_when_made they are made after the Command that sees the network exist, which is deleted
+        # after them and removes it. The name stays known at a preview either way: an unknown one would
+        # replace the nodes of a stack restored before the Command was there.
+        self.made = None
         self.name = self.network.name
+        self.nodes_after: list[pulumi.Resource] = []
+        if args.attach_when_made:
+            self.made = run_script(
+                f"{name}-made",
+                on_host(NODE_NETWORK_SCRIPT, "made", args.cluster),
+                delete=on_host(NODE_NETWORK_SCRIPT, "remove", args.cluster).create,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.name = pulumi.Output.from_input(args.cluster)
+            self.nodes_after = [self.made]
         self.register_outputs({"name": self.name, "subnet": args.subnet})

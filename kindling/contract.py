@@ -64,6 +64,8 @@ CONTROL_PLANE_JOIN_TYPE = "kindling:index:KubeadmControlPlaneJoin"
 LOAD_BALANCER_TYPE = "kindling:index:ApiServerLoadBalancer"
 ADDONS_TYPE = "kindling:index:ClusterAddons"
 NODE_NETWORK_TYPE = "kindling:index:NodeNetwork"
+# What a restore's nodes wait for instead of the network resource, and what removes that network.
+NODE_NETWORK_SCRIPT = "node-network.sh"
 PRELOADED_IMAGES_TYPE = "kindling:index:PreloadedImages"
 LOADED_IMAGES_TYPE = "kindling:index:LoadedImages"
 

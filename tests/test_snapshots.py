@@ -60,6 +60,33 @@ def test_a_restored_stack_runs_the_snapshots_images_on_copies_of_its_volumes():
     assert len(deployment.of_type(contract.RESTORED_WORKER_TYPE)) == 1
 
 
+def test_restored_nodes_attach_once_their_network_exists_and_a_destroy_removes_it_after_them():
+    # pulumi-docker reads a network back two seconds after making it: nodes that waited for the resource
+    # waited for that read, a second longer than for their volumes' copies.
+    deployment = restored()
+    (network,) = deployment.of_type(shapes.NETWORK)
+    (made,) = [r for r in deployment.of_type(shapes.COMMAND) if contract.NODE_NETWORK_SCRIPT in r.inputs["create"]]
+    assert shlex.split(made.inputs["create"])[-2:] == ["made", "snap-r1"]
+    assert shlex.split(made.inputs["delete"])[-2:] == ["remove", "snap-r1"]
+    for container in deployment.of_type(shapes.CONTAINER):
+        # Known at a preview: an unknown name would replace the nodes of stacks restored before.
+        assert container.inputs["networksAdvanced"][0]["name"] == "snap-r1"
+        assert made.urn in container.dependencies
+        assert network.urn not in container.dependencies
+    # Nothing depends on the resource any more, so a destroy may delete it before the nodes: it keeps the
+    # network, which the Command removes once they are gone.
+    assert network.retain_on_delete is True
+
+
+def test_a_normal_stacks_nodes_still_wait_for_the_network_resource_which_removes_its_network():
+    deployment = run_program("k8s-1-19-1", stack_config("k8s-1-19-1"))
+    (network,) = deployment.of_type(shapes.NETWORK)
+    assert not network.retain_on_delete
+    assert not [r for r in deployment.of_type(shapes.COMMAND) if contract.NODE_NETWORK_SCRIPT in r.inputs["create"]]
+    for container in deployment.of_type(shapes.CONTAINER):
+        assert network.urn in container.dependencies
+
+
 def restore_steps(deployment) -> tuple:
     """The restore's Commands: the control plane's identity step, its restore, and the one worker's."""
     commands = deployment.of_type(shapes.COMMAND)
@@ -312,7 +339,13 @@ def test_an_edited_script_never_runs_a_restore_step_again_on_a_live_node():
     # pulumi-command re-runs create on any input change (a script's text is one) unless the Command has an
     # update step: a fill run again would empty a running node's /var, a restore run again would give it
     # another CA. Only steps that look and change nothing may run again.
-    looking = {"admin-kubeconfig.sh", "control-plane-ready.sh", "node-versions.sh", "wait-for-systemd.sh"}
+    looking = {
+        "admin-kubeconfig.sh",
+        "control-plane-ready.sh",
+        "node-network.sh",  # made: waits until the network exists and prints its name
+        "node-versions.sh",
+        "wait-for-systemd.sh",
+    }
     rerun = {
         next(word for word in step.inputs["create"].split() if word.endswith(".sh"))
         for step in restored().of_type(shapes.COMMAND)
