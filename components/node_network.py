@@ -52,7 +52,7 @@ class NodeNetwork(pulumi.ComponentResource):
         # replace the nodes of a stack restored before the Command was there.
         self.made = None
         self.name = self.network.name
-        self.nodes_after: list[pulumi.Resource] = []
+        self.nodes_after = []
         if args.attach_when_made:
             self.made = run_script(
                 f"{name}-made",
