@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
 
 from components.shell import on_host, run_script
@@ -30,7 +29,6 @@ class NodeNetworkArgs:
 
 class NodeNetwork(pulumi.ComponentResource):
     network: docker.Network
-    made: command.local.Command | None
     name: pulumi.Output[str]
     nodes_after: list[pulumi.Resource]
 
@@ -50,16 +48,15 @@ class NodeNetwork(pulumi.ComponentResource):
         # attach_when_made they are made after the Command that sees the network exist, which is deleted
         # after them and removes it. The name stays known at a preview either way: an unknown one would
         # replace the nodes of a stack restored before the Command was there.
-        self.made = None
         self.name = self.network.name
         self.nodes_after = []
         if args.attach_when_made:
-            self.made = run_script(
+            made = run_script(
                 f"{name}-made",
                 on_host(NODE_NETWORK_SCRIPT, "made", args.cluster),
                 delete=on_host(NODE_NETWORK_SCRIPT, "remove", args.cluster).create,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.name = pulumi.Output.from_input(args.cluster)
-            self.nodes_after = [self.made]
+            self.nodes_after = [made]
         self.register_outputs({"name": self.name, "subnet": args.subnet})

@@ -12,7 +12,7 @@ network=$2
 case $action in
 made)
     deadline=$(($(date +%s) + ${NETWORK_WAIT_SECONDS:-120}))
-    until docker network inspect --format '{{.Name}}' "$network" >/dev/null 2>&1; do
+    until docker network inspect "$network" >/dev/null 2>&1; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
             echo "the Docker network $network was not made within ${NETWORK_WAIT_SECONDS:-120}s (see the network resource's error)" >&2
             exit 1
